@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 venv=$root/.venv
 
-apt_packages=(iproute2 iputils-ping tcpdump iptables iperf3 python3 python3-venv python3-pyroute2 git make)
+apt_packages=(iproute2 iputils-ping tcpdump iptables iperf3 python3 python3-venv python3-pyroute2 git shellcheck)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -56,7 +56,7 @@ mkdir -p "$(dirname "$link")"
 getpip_dir=$HOME/.ansible/test/cache
 mkdir -p "$getpip_dir"
 at_src=$("$venv/bin/python" -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')
-for v in $(grep -ho "pip='[0-9.]*'" "$at_src"/_internal/python_requirements.py | tr -d "pip='"); do
+sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" "$at_src"/_internal/python_requirements.py | while read -r v; do
   cat > "$getpip_dir/get_pip_${v//./_}.py" <<'PY'
 import ensurepip
 import subprocess

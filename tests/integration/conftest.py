@@ -31,3 +31,28 @@ def make_netns(prefix):
 @pytest.fixture
 def netns(make_netns):
     return make_netns("n")
+
+
+def _root_state():
+    """What the tests must never change in the root namespace (read-only look)."""
+    from kernel import sh, sh_json
+
+    links = sorted((link["ifname"], link.get("address"), tuple(sorted(link.get("flags", []))), link.get("mtu"))
+                   for link in sh_json("ip", "-j", "link", "show"))
+    return {
+        "links": links,
+        "addresses": sh("ip", "-br", "addr", "show"),
+        "routes": sh("ip", "route", "show", "table", "all"),
+        "iptables": [line for line in sh("iptables-save", check=False).splitlines() if not line.startswith("#")],
+        "netns": sorted(sh("ip", "netns", "list").split("\n")),
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def root_namespace_untouched():
+    """Fail the run if any test changed the root namespace or left a namespace behind."""
+    before = _root_state()
+    yield
+    after = _root_state()
+    for key in before:
+        assert after[key] == before[key], "the tests changed the root namespace's %s" % key
