@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: overlaynet.vxlan contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -116,7 +115,7 @@ class InventoryModule(BaseInventoryPlugin):
             hosts = lab_hosts(self.get_option("hosts"), prefix, self.get_option("underlay_network"),
                               self.get_option("underlay_interface"), self.get_option("state_root"))
         except ValueError as exc:
-            raise AnsibleParserError("%s: %s" % (path, exc))
+            raise AnsibleParserError("%s: %s" % (path, exc)) from exc
 
         group = self.inventory.add_group("lab")
         self.inventory.set_variable(group, "ansible_connection", "overlaynet.vxlan.netns")

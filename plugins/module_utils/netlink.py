@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: overlaynet.vxlan contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one netlink layer every module of the collection goes through.
@@ -15,6 +14,8 @@ import errno
 import os
 import re
 from contextlib import contextmanager
+
+from ansible.module_utils.basic import missing_required_lib
 
 try:
     import pyroute2
@@ -46,8 +47,6 @@ class OverlayError(Exception):
 
 def require_pyroute2(module):
     """Fail the module with install instructions when pyroute2 is missing or too old."""
-    from ansible.module_utils.basic import missing_required_lib
-
     if pyroute2 is None:
         module.fail_json(
             msg=missing_required_lib(
@@ -120,13 +119,13 @@ def entered_netns(name):
     except FileNotFoundError:
         raise OverlayError(
             "network namespace %r does not exist (no %s); create it first, e.g. with "
-            "overlaynet.vxlan.netns" % (name, netns_path(name)))
+            "overlaynet.vxlan.netns" % (name, netns_path(name))) from None
     own = os.open("/proc/self/ns/net", os.O_RDONLY)
     try:
         try:
             _setns(target)
         except OSError as exc:
-            raise OverlayError("cannot enter network namespace %r: %s" % (name, exc.strerror))
+            raise OverlayError("cannot enter network namespace %r: %s" % (name, exc.strerror)) from exc
         try:
             yield
         finally:
@@ -191,7 +190,7 @@ class Session:
         except NetlinkError as exc:
             exc.operation = "%s %s" % (method, args[0] if args and isinstance(args[0], str) else "")
             exc.operation = exc.operation.strip()
-            raise OverlayError(describe_error(exc, what))
+            raise OverlayError(describe_error(exc, what)) from exc
 
     # Readers: plain dicts, the same for pyroute2 0.7 and 0.9.
 

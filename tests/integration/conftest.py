@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from kernel import add_netns, delete_netns, unique_prefix
+from kernel import add_netns, delete_netns, sh, sh_json, unique_prefix
 
 
 @pytest.fixture
@@ -35,8 +34,6 @@ def netns(make_netns):
 
 def _root_state():
     """What the tests must never change in the root namespace (read-only look)."""
-    from kernel import sh, sh_json
-
     links = sorted((link["ifname"], link.get("address"), tuple(sorted(link.get("flags", []))), link.get("mtu"))
                    for link in sh_json("ip", "-j", "link", "show"))
     return {

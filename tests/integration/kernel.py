@@ -123,8 +123,8 @@ def run_module(name, params, check=False, diff=True, python=None):
         os.unlink(path)
     try:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise AssertionError("module %s printed no result (rc %d): %s %s" % (name, proc.returncode, proc.stdout, proc.stderr))
+    except (ValueError, IndexError) as exc:
+        raise AssertionError("module %s printed no result (rc %d): %s %s" % (name, proc.returncode, proc.stdout, proc.stderr)) from exc
     result.setdefault("failed", proc.returncode != 0 and result.get("failed", False))
     return result
 
