@@ -25,7 +25,8 @@ build_check() {
   local out
   out=$(mktemp -d)
   ansible-galaxy collection build --output-path "$out" . >/dev/null &&
-    ansible-galaxy collection install --offline -p "$out/installed" "$out"/overlaynet-vxlan-*.tar.gz >/dev/null &&
+    ANSIBLE_COLLECTIONS_PATH=$out/installed \
+      ansible-galaxy collection install --offline -p "$out/installed" "$out"/overlaynet-vxlan-*.tar.gz >/dev/null &&
     test -f "$out/installed/ansible_collections/overlaynet/vxlan/plugins/connection/netns.py"
   local rc=$?
   rm -rf "$out"

@@ -61,20 +61,20 @@ def test_lab_builds_idempotently_and_tears_down(lab, prefix):
 
 
 def test_each_host_runs_inside_its_own_namespace(lab, prefix):
-    env, _ = lab
+    env = lab[0]
     run_playbook("playbooks/lab.yml", env=env)
     proc = subprocess.run(
         [str(VENV_BIN / "ansible"), "lab", "-m", "ansible.builtin.command", "-a", "ip -j addr show dev eth1",
          "-o"], capture_output=True, text=True, cwd=ROOT, env=ansible_env(**env), check=True)
     seen = {}
     for line in proc.stdout.splitlines():
-        host, _, output = line.partition(" | CHANGED | rc=0 | (stdout) ")
+        host, _sep, output = line.partition(" | CHANGED | rc=0 | (stdout) ")
         seen[host] = [a["local"] for a in json.loads(output.replace("\\n", ""))[0]["addr_info"] if a["family"] == "inet"]
     assert seen == {"%s-h%d" % (prefix, i): ["192.0.2.%d" % (10 + i)] for i in (1, 2, 3)}
 
 
 def test_site_pings_across_the_underlay(lab):
-    env, _ = lab
+    env = lab[0]
     run_playbook("playbooks/lab.yml", env=env)
     site = run_playbook("site.yml", env=env)
     assert "reaches" in site.stdout
@@ -82,7 +82,7 @@ def test_site_pings_across_the_underlay(lab):
 
 
 def test_missing_namespace_is_a_clear_error(lab, prefix):
-    env, _ = lab
+    env = lab[0]
     proc = subprocess.run(
         [str(VENV_BIN / "ansible"), "lab", "-m", "ansible.builtin.ping"],
         capture_output=True, text=True, cwd=ROOT, env=ansible_env(**env), check=False)

@@ -33,4 +33,4 @@ def test_bad_layouts_are_refused(count, prefix, network, message):
 
 def test_interface_names_stay_within_15_characters():
     hosts = lab_hosts(99, "abcdefgh", "198.51.100.0/24", "eth1", "/run/overlaynet")
-    assert max(len(h["lab_switch_port"]) for _, h in hosts) <= 15
+    assert max(len(h["lab_switch_port"]) for _name, h in hosts) <= 15
