@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from kernel import add_netns, delete_netns, sh, sh_json, unique_prefix
 
@@ -41,7 +43,6 @@ def _root_state():
         "addresses": sh("ip", "-br", "addr", "show"),
         "routes": sh("ip", "route", "show", "table", "all"),
         "iptables": [line for line in sh("iptables-save", check=False).splitlines() if not line.startswith("#")],
-        "netns": sorted(sh("ip", "netns", "list").split("\n")),
     }
 
 
@@ -53,3 +54,6 @@ def root_namespace_untouched():
     after = _root_state()
     for key in before:
         assert after[key] == before[key], "the tests changed the root namespace's %s" % key
+    left = [line.split()[0] for line in sh("ip", "netns", "list").splitlines()
+            if re.match(r"t[0-9a-f]{4}", line)]
+    assert not left, "the tests left namespaces behind: %s" % left
