@@ -50,10 +50,11 @@ def _root_state():
 def root_namespace_untouched():
     """Fail the run if any test changed the root namespace or left a namespace behind."""
     before = _root_state()
+    namespaces_before = set(sh("ip", "netns", "list").split())
     yield
     after = _root_state()
     for key in before:
         assert after[key] == before[key], "the tests changed the root namespace's %s" % key
     left = [line.split()[0] for line in sh("ip", "netns", "list").splitlines()
-            if re.match(r"t[0-9a-f]{4}", line)]
+            if re.match(r"t[0-9a-f]{4}", line) and line.split()[0] not in namespaces_before]
     assert not left, "the tests left namespaces behind: %s" % left
