@@ -11,22 +11,39 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import importlib
 import os
 import re
 from contextlib import contextmanager
+from importlib.metadata import version as installed_version
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-try:
-    import pyroute2
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError:  # reported by require_pyroute2()
-    pyroute2 = None
-    IPRoute = None
 
-    class NetlinkError(Exception):
-        code = 0
+class _NoNetlinkError(Exception):
+    """Stands in for pyroute2's NetlinkError when pyroute2 is missing: nothing raises it."""
+
+    code = 0
+
+
+def _pyroute2():
+    """pyroute2, imported on first use (None when missing).
+
+    Importing it costs a quarter of a second per module run, and the bulk modules
+    (bridge_fdb, ip_neigh) talk raw netlink without it.
+    """
+    try:
+        return importlib.import_module("pyroute2")
+    except ImportError:
+        return None
+
+
+def netlink_error_class():
+    """pyroute2's NetlinkError, for `except netlink_error_class():` (evaluated only on an exception)."""
+    try:
+        return importlib.import_module("pyroute2.netlink.exceptions").NetlinkError
+    except ImportError:
+        return _NoNetlinkError
 
 
 NETNS_RUN_DIR = "/run/netns"
@@ -47,7 +64,7 @@ class OverlayError(Exception):
 
 def require_pyroute2(module):
     """Fail the module with install instructions when pyroute2 is missing or too old."""
-    if pyroute2 is None:
+    if _pyroute2() is None:
         module.fail_json(
             msg=missing_required_lib(
                 "pyroute2",
@@ -63,8 +80,38 @@ def require_pyroute2(module):
         )
 
 
+def module_main(argument_spec, run, needs_pyroute2=True):
+    """The body every module of the collection shares: parse, run, turn errors into fail_json.
+
+    `run(module)` returns the result dict; its "diff" is dropped unless diff mode is on.
+    An OverlayError may carry `changed` (True when an undo could not restore the kernel).
+    """
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if needs_pyroute2:
+        require_pyroute2(module)
+    try:
+        result = run(module)
+    except OverlayError as exc:
+        module.fail_json(msg=str(exc), changed=getattr(exc, "changed", False))
+    except OSError as exc:
+        module.fail_json(msg="netlink socket error: %s" % exc)
+    if not module._diff:
+        result.pop("diff", None)
+    module.exit_json(**result)
+
+
 def pyroute2_version():
-    text = getattr(pyroute2, "__version__", "0") or "0"
+    """(major, minor, patch) of the imported pyroute2.
+
+    Debian's python3-pyroute2 0.7.2 reports ``__version__ == "unknown"``; the installed
+    package metadata still knows the real version.
+    """
+    text = getattr(_pyroute2(), "__version__", "") or ""
+    if not re.match(r"\d", text):
+        try:
+            text = installed_version("pyroute2")
+        except Exception:  # no metadata either: assume the oldest we support rather than refuse
+            text = ".".join(map(str, MIN_PYROUTE2))
     numbers = re.findall(r"\d+", text)[:3]
     return tuple(int(n) for n in numbers + ["0"] * (3 - len(numbers)))
 
@@ -172,7 +219,7 @@ class Session:
     def __init__(self, netns=None):
         self.netns = netns
         with entered_netns(netns):
-            self.ipr = IPRoute()
+            self.ipr = _pyroute2().IPRoute()
 
     def close(self):
         self.ipr.close()
@@ -187,7 +234,7 @@ class Session:
         """Run one IPRoute request; a NetlinkError becomes an OverlayError naming `what`."""
         try:
             return getattr(self.ipr, method)(*args, **kwargs)
-        except NetlinkError as exc:
+        except netlink_error_class() as exc:
             exc.operation = "%s %s" % (method, args[0] if args and isinstance(args[0], str) else "")
             exc.operation = exc.operation.strip()
             raise OverlayError(describe_error(exc, what)) from exc
@@ -207,16 +254,21 @@ class Session:
         return None
 
     def netns_id(self, name):
-        """The nsid this session's namespace uses for namespace `name` (None if it has none)."""
-        fd = os.open(netns_path(name), os.O_RDONLY)
+        """The nsid this session's namespace uses for namespace `name` (None: own namespace's
+        fd is used; returns None when no nsid is assigned or the namespace is gone)."""
+        try:
+            fd = os.open("/proc/self/ns/net" if name is None else netns_path(name), os.O_RDONLY)
+        except FileNotFoundError:
+            return None
         try:
             reply = self.ipr.get_netnsid(fd=fd)
-        except NetlinkError:
+        except netlink_error_class():
             return None
         finally:
             os.close(fd)
         nsid = reply.get("nsid") if isinstance(reply, dict) else None
-        return None if nsid is None or nsid < 0 else nsid
+        # "no nsid" is -1, which some pyroute2 versions decode as an unsigned 32-bit value
+        return None if nsid is None or nsid < 0 or nsid >= 2**31 else nsid
 
 
 def link_to_dict(msg, names=None):

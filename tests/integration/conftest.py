@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from kernel import add_netns, delete_netns, sh, sh_json, unique_prefix
+from kernel import ISSUED_PREFIXES, add_netns, delete_netns, sh, sh_json, unique_prefix
 
 
 @pytest.fixture
@@ -55,6 +53,7 @@ def root_namespace_untouched():
     after = _root_state()
     for key in before:
         assert after[key] == before[key], "the tests changed the root namespace's %s" % key
-    left = [line.split()[0] for line in sh("ip", "netns", "list").splitlines()
-            if re.match(r"t[0-9a-f]{4}", line) and line.split()[0] not in namespaces_before]
+    # Only this run's prefixes count: other test runs may be working on the same machine.
+    left = [name for name in (line.split()[0] for line in sh("ip", "netns", "list").splitlines())
+            if name[:5] in ISSUED_PREFIXES and name not in namespaces_before]
     assert not left, "the tests left namespaces behind: %s" % left

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -35,9 +36,14 @@ def sh_json(*args, netns=None):
     return json.loads(out) if out.strip() else []
 
 
+ISSUED_PREFIXES = set()
+
+
 def unique_prefix():
     """A short prefix (5 characters) so two test runs never collide on names."""
-    return "t" + uuid.uuid4().hex[:4]
+    prefix = "t" + uuid.uuid4().hex[:4]
+    ISSUED_PREFIXES.add(prefix)
+    return prefix
 
 
 def netns_exists(name):
@@ -45,13 +51,29 @@ def netns_exists(name):
 
 
 def add_netns(name):
+    """A fresh namespace with lo up and IPv6 duplicate address detection off: DAD finishing (and the
+    local routes it then adds) would otherwise change the kernel state in the middle of a test."""
     sh("ip", "netns", "add", name)
     sh("ip", "link", "set", "lo", "up", netns=name)
+    sh("sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0", netns=name)
+
+
+def quiet(netns):
+    """No IPv6 link-local addresses on links made from now on: they would appear while a test compares dumps."""
+    sh("sysctl", "-qw", "net.ipv6.conf.default.addr_gen_mode=1", netns=netns)
+    return netns
 
 
 def delete_netns(name):
     if netns_exists(name):
         sh("ip", "netns", "delete", name, check=False)
+
+
+def ping(netns, address):
+    """(reached, ping output) for two echo requests from inside netns."""
+    proc = subprocess.run(["ip", "netns", "exec", netns, "ping", "-c", "2", "-i", "0.2", "-W", "2", address],
+                          capture_output=True, text=True, check=False)
+    return proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def link(netns, name):
@@ -84,12 +106,38 @@ def _strip(entries, keys):
     return [{k: v for k, v in e.items() if k not in keys} for e in entries]
 
 
+def _without_moving_parts(value):
+    """Drop what moves by itself: bridge and port timers (gc_timer, hold_timer, ...) and the
+    "tentative" mark of IPv6 addresses still in duplicate address detection."""
+    if isinstance(value, dict):
+        return {k: _without_moving_parts(v) for k, v in value.items() if not k.endswith("_timer") and k != "tentative"}
+    if isinstance(value, list):
+        return [_without_moving_parts(v) for v in value]
+    return value
+
+
 def dump(netns):
     """The namespace's whole netlink state (and firewall) as data, for "nothing changed" checks.
 
     Counters and timers are dropped; kernel-learned neighbour states (REACHABLE/STALE/...) are
     dropped too because they move by themselves.
     """
+    return _without_moving_parts(_raw_dump(netns))
+
+
+def settled_dump(netns):
+    """dump() once the namespace stopped changing by itself (a bridge's carrier comes up a moment later)."""
+    state = dump(netns)
+    for _attempt in range(30):
+        time.sleep(0.1)
+        again = dump(netns)
+        if again == state:
+            return state
+        state = again
+    raise AssertionError("namespace %s keeps changing by itself" % netns)
+
+
+def _raw_dump(netns):
     links = _strip(sh_json("ip", "-n", netns, "-d", "-j", "link", "show"), _VOLATILE_LINK_KEYS)
     neighs = [n for n in sh_json("ip", "-n", netns, "-j", "neigh", "show")
               if set(n.get("state", [])) & {"PERMANENT", "NOARP"}]
