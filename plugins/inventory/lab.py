@@ -15,7 +15,8 @@ description:
     it read the same description.
   - Hosts are named C(<prefix>-h<N>) after their namespaces and use the M(overlaynet.vxlan.netns)
     connection. Each gets C(lab_underlay_address), C(lab_underlay_prefix), C(lab_underlay_interface),
-    C(lab_switch_port) and a per-host C(lab_state_dir) (lab hosts share the controller's file system).
+    C(lab_switch_port), C(overlay_vtep_address) (the underlay address, which the overlay roles use as
+    the host's VTEP address) and a per-host C(lab_state_dir) (lab hosts share the controller's file system).
   - The file must be named C(*.lab.yml) or C(*.lab.yaml), or be C(lab.yml)/C(lab.yaml).
 options:
   plugin:
@@ -51,6 +52,15 @@ options:
     description: Directory under which each host gets its own state directory C(<state_root>/<prefix>/<host>).
     type: str
     default: /run/overlaynet
+  groups:
+    description:
+      - Extra inventory groups that every lab host joins, for example one group per overlay kind that
+        C(site.yml) builds (C(multicast), C(unicast), C(head_end), C(flannel)).
+    type: list
+    elements: str
+    default: []
+    env:
+      - name: OVERLAYNET_LAB_GROUPS
   python_interpreter:
     description:
       - Python the modules run with on the lab hosts (it needs pyroute2).
@@ -94,6 +104,7 @@ def lab_hosts(count, prefix, network, interface, state_root):
             "lab_host_number": number,
             "lab_underlay_interface": interface,
             "lab_underlay_address": str(net.network_address + 10 + number),
+            "overlay_vtep_address": str(net.network_address + 10 + number),
             "lab_underlay_prefix": net.prefixlen,
             "lab_switch_port": "%s-p%d" % (prefix, number),
             "lab_state_dir": "%s/%s/%s" % (state_root.rstrip("/"), prefix, name),
@@ -125,7 +136,10 @@ class InventoryModule(BaseInventoryPlugin):
         self.inventory.set_variable(group, "lab_switch_netns", "%s-sw" % prefix)
         self.inventory.set_variable(group, "lab_switch_bridge", "br0")
         self.inventory.set_variable(group, "lab_state_root", "%s/%s" % (self.get_option("state_root").rstrip("/"), prefix))
+        extra_groups = [self.inventory.add_group(name) for name in self.get_option("groups")]
         for name, variables in hosts:
             self.inventory.add_host(name, group=group)
+            for extra in extra_groups:
+                self.inventory.add_host(name, group=extra)
             for key, value in variables.items():
                 self.inventory.set_variable(name, key, value)
