@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,3 +198,28 @@ def run_playbook(playbook, *args, env=None, check=True):
     if check and proc.returncode != 0:
         raise AssertionError("ansible-playbook %s failed (%d):\n%s\n%s" % (playbook, proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:]))
     return proc
+
+
+def recap_changed(stdout):
+    """{'host': changed count} from ansible-playbook's PLAY RECAP."""
+    counts = {}
+    for line in stdout.splitlines():
+        if "changed=" in line and " : " in line:
+            host, rest = line.split(" : ", 1)
+            counts[host.strip()] = int(rest.split("changed=")[1].split()[0])
+    return counts
+
+
+@contextmanager
+def lab(prefix, hosts=3, **extra_env):
+    """A lab of `hosts` namespace hosts named after `prefix`, built by playbooks/lab.yml and deleted
+    (by the playbook, then by exact name) on the way out. Yields the env that selects it."""
+    env = {"OVERLAYNET_LAB_PREFIX": prefix, "OVERLAYNET_LAB_HOSTS": str(hosts), **extra_env}
+    names = ["%s-h%d" % (prefix, i) for i in range(1, hosts + 1)] + [prefix + "-sw"]
+    try:
+        run_playbook("playbooks/lab.yml", env=env)
+        yield env
+    finally:
+        run_playbook("playbooks/lab.yml", "-e", "lab_state=absent", env=env, check=False)
+        for name in names:
+            delete_netns(name)
