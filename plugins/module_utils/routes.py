@@ -596,23 +596,33 @@ def apply(session, ops):
                  _add_msg(session, op.entry, indexes), RTM_NEWROUTE, flags=NLM_F_CREATE | NLM_F_REPLACE)
 
 
-def check_devices(spec, names):
-    """OverlayError unless every device the entries name is among `names` (before any change)."""
+def check_devices(spec, kinds):
+    """OverlayError unless every device the entries name is among `kinds` ({name: link kind}), and
+    every encap id on a vxlan device fits a VNI (the kernel would silently keep only its low 24 bits)."""
     if spec.state == "absent":
         return
-    missing = sorted({entry.dev for entry in spec.entries if entry.dev and entry.dev not in names})
+    missing = sorted({entry.dev for entry in spec.entries if entry.dev and entry.dev not in kinds})
     if missing:
         raise OverlayError("no link called %s in %s; the routes through it cannot be added"
                            % (", ".join(repr(name) for name in missing), netns_label(spec.netns)))
+    for entry in spec.entries:
+        if entry.encap and kinds.get(entry.dev) == "vxlan" and entry.encap["id"] >= 2 ** 24:
+            raise OverlayError("route to %s: encap id %d is larger than a VNI (24 bits) and %r is a vxlan device"
+                               % ("%s/%d" % (entry.dst, entry.dst_len), entry.encap["id"], entry.dev))
 
 
-def link_names(session):
-    return {msg.get_attr("IFLA_IFNAME") for msg in session.call("links", "get_links")}
+def link_kinds(session):
+    """{name: kind (None for plain links)} of every link in the session's namespace."""
+    kinds = {}
+    for msg in session.call("links", "get_links"):
+        info = msg.get_attr("IFLA_LINKINFO")
+        kinds[msg.get_attr("IFLA_IFNAME")] = info.get_attr("IFLA_INFO_KIND") if info is not None else None
+    return kinds
 
 
 def run(session, spec, check_mode=False):
     """Read, plan, apply (unless check mode), read back. Returns the module result dict."""
-    check_devices(spec, link_names(session))
+    check_devices(spec, link_kinds(session))
     current = read(session)
     ops = plan(spec, current)
     before = sorted(render_route(route) for route in view(spec, current))
