@@ -66,6 +66,12 @@ def test_underlay_removed_then_back_is_reported_and_repaired(netns):
     assert not run_module("vxlan_link", params)["changed"]
 
 
+def first_entry_in(netns):
+    proc = subprocess.run(["bridge", "-n", netns, "fdb", "show", "dev", "vxlan0"], capture_output=True, text=True,
+                          check=False)
+    return bool(proc.stdout.strip())
+
+
 def test_killed_in_the_middle_of_ten_thousand_entries_then_rerun_converges(netns):
     sh("ip", "link", "add", "vxlan0", "type", "vxlan", "id", "42", "dstport", "4789", "nolearning", netns=netns)
     entries = [{"mac": "02:00:00:%02x:%02x:%02x" % (i >> 16, (i >> 8) & 255, i & 255),
@@ -77,21 +83,18 @@ def test_killed_in_the_middle_of_ten_thousand_entries_then_rerun_converges(netns
     try:
         env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
         killed_at = None
-        for step in range(60):  # module start-up is ~0.15 s and the apply itself ~0.2 s: find a moment inside it
-            delay = 0.1 + 0.015 * step
-            sh("bridge", "fdb", "flush", "dev", "vxlan0", netns=netns, check=False)
-            for entry in fdb(netns, "vxlan0"):
-                sh("bridge", "fdb", "del", entry["mac"], "dev", "vxlan0", "dst", entry["dst"], netns=netns, check=False)
+        for _attempt in range(10):
+            run_module("bridge_fdb", {"netns": netns, "device": "vxlan0", "entries": [], "purge": True}, diff=False)
             proc = subprocess.Popen([sys.executable, "-m", "ansible_collections.overlaynet.vxlan.plugins.modules.bridge_fdb",
                                      fh.name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(delay)
+            # Kill it as soon as the first entries show up in the kernel (the apply takes ~0.2 s).
+            while proc.poll() is None and not first_entry_in(netns):
+                time.sleep(0.002)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             count = len(fdb(netns, "vxlan0"))
             if 0 < count < 10000:
                 killed_at = count
-                break
-            if count == 10000:
                 break
     finally:
         os.unlink(fh.name)
