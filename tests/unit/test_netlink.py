@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +41,12 @@ def test_describe_error_names_object_errno_and_hint():
     exc.operation = "link add"
     text = netlink.describe_error(exc, "vxlan link 'vxlan0'")
     assert text == "link add failed on vxlan link 'vxlan0': it already exists [EEXIST]"
+
+
+def test_no_module_runs_a_command():
+    """Modules talk netlink only: nothing a user passes can end up in a shell or a command line."""
+    root = Path(__file__).resolve().parents[2] / "plugins"
+    sources = sorted((root / "modules").glob("*.py")) + sorted((root / "module_utils").glob("*.py"))
+    offenders = [str(path.relative_to(root)) for path in sources
+                 if any(word in path.read_text() for word in ("run_command", "subprocess", "os.system", "os.popen"))]
+    assert sources and not offenders
