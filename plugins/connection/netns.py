@@ -9,13 +9,16 @@ short_description: Run a host's tasks inside a named network namespace on the co
 version_added: 0.1.0
 author: overlaynet.vxlan contributors (@overlaynet)
 description:
-  - Runs every command of a host through C(ip netns exec <namespace>) on the controller, so that one
+  - Runs every command of a host inside a named network namespace on the controller, so that one
     machine can stand in for many hosts, each with its own interfaces, addresses, routes, neighbour
     tables and firewall. This is how the collection's lab, tests and Molecule scenarios run a
     multi-host overlay on one machine.
+  - Like C(ip netns exec), each command gets its own mount namespace with C(/sys) showing the host's own
+    interfaces; unlike it, mounts under C(/run/netns) still reach the controller, so a task on such a host
+    can create further named namespaces (endpoints, "containers") that every other host sees.
   - Only the network namespace differs between such hosts. Files, processes, users and Python are the
     controller's, so anything a role writes to disk must go to a per-host directory.
-  - Needs root on the controller (C(ip netns exec) does).
+  - Needs root on the controller, and C(nsenter) and C(unshare) (util-linux).
 options:
   netns:
     description:
@@ -24,12 +27,6 @@ options:
     type: str
     vars:
       - name: ansible_netns
-  ip_command:
-    description: Path of the iproute2 C(ip) program used to enter the namespace.
-    type: str
-    default: ip
-    vars:
-      - name: ansible_netns_ip_command
   become_success_timeout:
     description:
       - Number of seconds to wait for become to succeed when enabled (as for the local connection).
@@ -89,12 +86,21 @@ class Connection(LocalConnection):
             raise AnsibleConnectionFailure(
                 "netns connection: network namespace %r does not exist (no %s/%s). Create it first, e.g. "
                 "with the lab playbook (playbooks/lab.yml)." % (name, NETNS_RUN_DIR, name))
-        self._ip = shutil.which(self.get_option("ip_command")) or self.get_option("ip_command")
+        self._nsenter = shutil.which("nsenter") or "nsenter"
+        self._unshare = shutil.which("unshare") or "unshare"
         return super()._connect()
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
         if not self._connected:
             self._connect()
         shell = self._play_context.executable or "/bin/sh"
-        wrapped = " ".join(shlex.quote(part) for part in (self._ip, "netns", "exec", self._namespace(), shell, "-c", cmd))
+        # `ip netns exec` makes every mount a slave, so a namespace created by the task (a bind mount
+        # under /run/netns) would never reach the controller. Here only /sys is made private and
+        # remounted; /run/netns stays a shared mount.
+        setup = ('mount --make-rprivate /sys && umount -l /sys && mount -t sysfs "$1" /sys && '
+                 'shift && exec "$@"')
+        wrapped = " ".join(shlex.quote(part) for part in (
+            self._nsenter, "--net=" + os.path.join(NETNS_RUN_DIR, self._namespace()),
+            self._unshare, "--mount", "--propagation", "unchanged",
+            "/bin/sh", "-c", setup, "netns-sysfs", self._namespace(), shell, "-c", cmd))
         return super().exec_command(wrapped, in_data=in_data, sudoable=sudoable)

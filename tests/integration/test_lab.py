@@ -6,20 +6,11 @@ import json
 import os
 import subprocess
 
+import kernel
 import pytest
 from kernel import ROOT, VENV_BIN, ansible_env, netns_exists, run_playbook, sh_json
 
 pytestmark = pytest.mark.slow
-
-
-def _recap_changed(stdout):
-    """{'host': changed count} from a PLAY RECAP."""
-    counts = {}
-    for line in stdout.splitlines():
-        if "changed=" in line and " : " in line:
-            host, rest = line.split(" : ", 1)
-            counts[host.strip()] = int(rest.split("changed=")[1].split()[0])
-    return counts
 
 
 @pytest.fixture
@@ -38,7 +29,7 @@ def lab(prefix):
 def test_lab_builds_idempotently_and_tears_down(lab, prefix):
     env, names = lab
     first = run_playbook("playbooks/lab.yml", env=env)
-    assert _recap_changed(first.stdout)["localhost"] > 0
+    assert kernel.recap_changed(first.stdout)["localhost"] > 0
     assert all(netns_exists(n) for n in names)
 
     for number in (1, 2, 3):
@@ -51,13 +42,13 @@ def test_lab_builds_idempotently_and_tears_down(lab, prefix):
     assert {ports["%s-p%d" % (prefix, i)].get("master") for i in (1, 2, 3)} == {"br0"}
 
     again = run_playbook("playbooks/lab.yml", env=env)
-    assert _recap_changed(again.stdout) == {"localhost": 0}
+    assert kernel.recap_changed(again.stdout) == {"localhost": 0}
 
     run_playbook("playbooks/lab.yml", "-e", "lab_state=absent", env=env)
     assert not any(netns_exists(n) for n in names)
     assert not os.path.exists("/run/overlaynet/" + prefix)
     gone_again = run_playbook("playbooks/lab.yml", "-e", "lab_state=absent", env=env)
-    assert _recap_changed(gone_again.stdout) == {"localhost": 0}
+    assert kernel.recap_changed(gone_again.stdout) == {"localhost": 0}
 
 
 def test_each_host_runs_inside_its_own_namespace(lab, prefix):
@@ -78,7 +69,7 @@ def test_site_pings_across_the_underlay(lab):
     run_playbook("playbooks/lab.yml", env=env)
     site = run_playbook("site.yml", env=env)
     assert "reaches" in site.stdout
-    assert set(_recap_changed(site.stdout).values()) == {0}
+    assert set(kernel.recap_changed(site.stdout).values()) == {0}
 
 
 def test_missing_namespace_is_a_clear_error(lab, prefix):
@@ -88,3 +79,20 @@ def test_missing_namespace_is_a_clear_error(lab, prefix):
         capture_output=True, text=True, cwd=ROOT, env=ansible_env(**env), check=False)
     assert proc.returncode != 0
     assert "network namespace '%s-h1' does not exist" % prefix in proc.stdout + proc.stderr
+
+
+def test_a_lab_host_sees_its_own_sys_and_can_create_namespaces_the_controller_sees(prefix):
+    endpoint = prefix + "-h1-e"
+    with kernel.lab(prefix, hosts=1) as env:
+        try:
+            listing = subprocess.run([str(VENV_BIN / "ansible"), prefix + "-h1", "-m", "command", "-a", "ls /sys/class/net"],
+                                     capture_output=True, text=True, cwd=ROOT, env=ansible_env(**env), check=True)
+            assert sorted(listing.stdout.split(">>", 1)[1].split()) == ["eth1", "lo"]
+            made = subprocess.run([str(VENV_BIN / "ansible"), prefix + "-h1", "-m", "overlaynet.vxlan.netns", "-a",
+                                   "name=" + endpoint], capture_output=True, text=True, cwd=ROOT, env=ansible_env(**env),
+                                  check=False)
+            assert "CHANGED" in made.stdout, made.stdout + made.stderr
+            assert netns_exists(endpoint)
+            sh_json("ip", "-n", endpoint, "-j", "link", "show")  # a usable namespace, not just a file
+        finally:
+            subprocess.run(["ip", "netns", "delete", endpoint], check=False, capture_output=True)
