@@ -17,7 +17,7 @@ description:
     connection. Each gets C(lab_underlay_address), C(lab_underlay_prefix), C(lab_underlay_interface),
     C(lab_switch_port), C(overlay_vtep_address) (the underlay address, which the overlay roles use as
     the host's VTEP address) and a per-host C(lab_state_dir) (lab hosts share the controller's file system).
-  - The file must be named C(*.lab.yml) or C(*.lab.yaml), or be C(lab.yml)/C(lab.yaml).
+  - The file must be named C(*.lab.yml) or C(*.lab.yaml), or be C(lab.yml)/C(lab.yaml), or be a link to such a file.
 options:
   plugin:
     description: Marks the file as this plugin's configuration.
@@ -76,6 +76,7 @@ prefix: ovl
 """
 
 import ipaddress
+import os
 import re
 import sys
 
@@ -116,7 +117,9 @@ class InventoryModule(BaseInventoryPlugin):
     NAME = "overlaynet.vxlan.lab"
 
     def verify_file(self, path):
-        return super().verify_file(path) and re.search(r"(^|[/.])lab\.ya?ml$", path) is not None
+        # Also through a link with another name (Molecule links an inventory source in as "hosts").
+        named = (path, os.path.realpath(path))
+        return super().verify_file(path) and any(re.search(r"(^|[/.])lab\.ya?ml$", p) for p in named)
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
