@@ -223,3 +223,44 @@ def lab(prefix, hosts=3, **extra_env):
         run_playbook("playbooks/lab.yml", "-e", "lab_state=absent", env=env, check=False)
         for name in names:
             delete_netns(name)
+
+
+def capture_vxlan(netns, interface, port, action, *, count=4, timeout=10):
+    """Run `action()` while tcpdump in `netns` captures UDP to `port` on `interface`; return the
+    (udp destination port, VNI) of each captured packet, read from the VXLAN header itself."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pcap = os.path.join(tmp, "capture.pcap")
+        proc = subprocess.Popen(["ip", "netns", "exec", netns, "tcpdump", "-i", interface, "-nn", "-U", "-c", str(count),
+                                 "-w", pcap, "udp", "dst", "port", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 5
+            while "listening on" not in (proc.stderr.readline() or "") and time.monotonic() < deadline:
+                pass
+            action()
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait()
+        with open(pcap, "rb") as fh:
+            data = fh.read()
+    return _vxlan_headers(data)
+
+
+def _vxlan_headers(pcap):
+    """(udp dport, VNI) of each Ethernet/IPv4/UDP/VXLAN packet in a classic pcap file."""
+    found = []
+    offset = 24  # global header
+    while offset + 16 <= len(pcap):
+        length = int.from_bytes(pcap[offset + 8:offset + 12], "little")
+        frame = pcap[offset + 16:offset + 16 + length]
+        offset += 16 + length
+        if len(frame) < 14 + 20 + 8 + 8 or frame[12:14] != b"\x08\x00":
+            continue
+        ihl = (frame[14] & 0x0F) * 4
+        udp = 14 + ihl
+        dport = int.from_bytes(frame[udp + 2:udp + 4], "big")
+        vxlan = frame[udp + 8:udp + 16]
+        if vxlan[0] & 0x08:
+            found.append((dport, int.from_bytes(vxlan[4:7], "big")))
+    return found
