@@ -1,0 +1,49 @@
+"""The Molecule network-namespace scenarios, run as a user runs them: the full sequence (destroy,
+create, converge, idempotence, verify, destroy) must pass, must leave no namespace, and a verifier told
+to expect the wrong VNI must fail (the verifiers can fail)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+from kernel import ROOT, VENV_BIN, sh
+
+pytestmark = pytest.mark.slow
+
+SCENARIOS = {"multicast": "mmc"}
+
+
+def molecule(*args, **env):
+    environ = dict(os.environ, PATH=str(VENV_BIN) + os.pathsep + os.environ.get("PATH", ""), **env)
+    environ.pop("ANSIBLE_CONFIG", None)
+    return subprocess.run([str(VENV_BIN / "molecule"), *args], capture_output=True, text=True, cwd=ROOT,
+                          env=environ, check=False)
+
+
+def lab_namespaces(prefix):
+    return [line.split()[0] for line in sh("ip", "netns", "list").splitlines() if line.startswith(prefix + "-")]
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_scenario_passes_its_full_sequence_and_leaves_nothing(scenario):
+    result = molecule("test", "-s", scenario)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
+    for step in ("create", "converge", "idempotence", "verify", "destroy"):
+        assert "%s ➜ %s: Executed: Successful" % (scenario, step) in output, step
+    assert lab_namespaces(SCENARIOS[scenario]) == []
+
+
+def test_a_verifier_expecting_the_wrong_vni_fails():
+    try:
+        converge = molecule("converge", "-s", "multicast")
+        assert converge.returncode == 0, converge.stdout[-3000:]
+        wrong = molecule("verify", "-s", "multicast", EXPECTED_VNI="43")
+        assert wrong.returncode != 0
+        assert "failed" in wrong.stdout + wrong.stderr
+    finally:
+        molecule("destroy", "-s", "multicast")
+    assert lab_namespaces("mmc") == []
