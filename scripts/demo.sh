@@ -8,8 +8,16 @@ bash scripts/setup.sh
 export PATH=$PWD/.venv/bin:$PATH ANSIBLE_CONFIG=$PWD/ansible.cfg
 ansible-playbook playbooks/lab.yml
 ansible-playbook site.yml
-first=$(ansible-inventory --list | python3 -c 'import json,sys; print(json.load(sys.stdin)["lab"]["hosts"][0])')
-last=$(ansible-inventory --list | python3 -c 'import json,sys; print(json.load(sys.stdin)["lab"]["hosts"][-1])')
-last_addr=$(ansible-inventory --host "$last" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lab_underlay_address"])')
-echo "== underlay: ping from $first to $last ($last_addr)"
-ip netns exec "$first" ping -c 3 -W 2 "$last_addr"
+# site.yml's verify role already pinged every endpoint from every other; show one ping per overlay.
+hosts=$(ansible-inventory --list | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["lab"]["hosts"]))')
+read -r -a hosts <<<"$hosts"
+first=${hosts[0]}
+last=${hosts[-1]}
+last_number=${#hosts[@]}
+echo "== multicast overlay: ${first}-m1 -> ${last}-m1"
+ip netns exec "${first}-m1" ping -c 2 -W 2 "10.233.0.$((10 + last_number))"
+echo "== head-end overlay: ${first}-e1 -> ${last}-e1"
+ip netns exec "${first}-e1" ping -c 2 -W 2 "10.16.0.$((10 + last_number))"
+last_gateway=$(ip -n "$last" -j addr show dev br11 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["addr_info"][0]["local"])')
+echo "== routed unicast overlay: ${first}-u1 -> ${last}-u1"
+ip netns exec "${first}-u1" ping -c 2 -W 2 "${last_gateway%.*}.2"
