@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from kernel import COLLECTIONS, fdb, link, run_module, sh
+from kernel import COLLECTIONS, delete_netns, fdb, lab, link, ping, run_module, run_playbook, sh, unique_prefix
 
 ZERO = "00:00:00:00:00:00"
 
@@ -121,3 +121,23 @@ def test_pyroute2_missing_on_the_target_says_how_to_install_it(netns, tmp_path):
     assert result["failed"]
     assert "pyroute2" in result["msg"] and "apt-get install python3-pyroute2" in result["msg"]
     assert link(netns, "vxlan0") is None
+
+
+def test_an_unreachable_host_is_reported_and_the_others_still_converge():
+    prefix = unique_prefix()
+    with lab(prefix, hosts=3) as env:
+        try:
+            delete_netns(prefix + "-h3")  # the host is gone from under the play
+            proc = run_playbook("playbooks/seed001_multicast.yml", env=env, check=False)
+            recap = {line.split()[0]: line for line in proc.stdout.splitlines() if line.startswith(prefix + "-h")}
+            assert proc.returncode != 0
+            assert "unreachable=1" in recap[prefix + "-h3"]
+            for number in (1, 2):
+                assert "failed=0" in recap["%s-h%d" % (prefix, number)]
+                assert "unreachable=0" in recap["%s-h%d" % (prefix, number)]
+                assert link("%s-h%d" % (prefix, number), "vxlan0") is not None
+            reached, output = ping(prefix + "-h1-m1", "10.233.0.12")
+            assert reached, output
+        finally:
+            for number in (1, 2, 3):
+                delete_netns("%s-h%d-m1" % (prefix, number))
