@@ -13,7 +13,7 @@ from kernel import ROOT, VENV_BIN, sh
 
 pytestmark = pytest.mark.slow
 
-SCENARIOS = {"multicast": "mmc"}
+SCENARIOS = {"multicast": "mmc", "head_end": "mhe", "unicast": "mun"}
 
 
 def molecule(*args, **env):
