@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 venv=$root/.venv
 
-apt_packages=(iproute2 iputils-ping tcpdump iptables iperf3 python3 python3-venv python3-pyroute2 git shellcheck)
+# vagrant: `molecule syntax` of the Vagrant scenarios needs the executable (no VM is started here).
+apt_packages=(iproute2 iputils-ping tcpdump iptables iperf3 python3 python3-venv python3-pyroute2 git shellcheck vagrant)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
