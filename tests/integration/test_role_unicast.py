@@ -293,6 +293,8 @@ def test_absent_restores_every_host(site):
     ("unicast_network=10.244.0.1/16", "unicast_network 10.244.0.1/16 has host bits set"),
     ("unicast_subnet=10.99.1.0/24", "unicast_subnet 10.99.1.0/24 must be a /24 network inside"),
     ("unicast_dstport=0", "unicast_dstport must be a UDP port"),
+    ("unicast_network=192.0.0.0/16", "unicast_network 192.0.0.0/16 overlaps the underlay"),
+    ("unicast_subnet=10.244.5.0/24", "both claim subnet 10.244.5.0/24"),
     ('{"unicast_endpoints": [{"address": "10.233.0.9", "mac": "01:00:5e:00:00:01"}]}',
      "unicast_endpoints[0].mac must be a unicast MAC"),
 ])
