@@ -255,7 +255,7 @@ def test_removed_host_is_purged_check_mode_first(site):
         assert not [r for r in sh_json("ip", "-j", "route", "show", "dev", "vxlan11", netns=h)
                     if r["dst"] == subnets(site, [1, 2, 3])[3]]
         assert not [e for e in neigh(h, "br1") if e["dst"] == "10.233.0.4"]
-    assert [p for p in pings(site, [1, 2])] == []
+    assert list(pings(site, [1, 2])) == []
 
     back = run_both(site)  # h3 joins again: h1 and h2 leave the seed form (vxlan11 made anew)
     assert changed(back)[host(site, 3)] == 0
