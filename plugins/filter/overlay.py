@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -80,6 +82,104 @@ def overlay_subnets(hosts, network, subnet_len=24, subnet_min=None, subnet_max=N
     return result
 
 
+_MAC = re.compile(r"^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$")
+_LEASE_KEY = re.compile(r"(?:^|/)(\d{1,3}(?:\.\d{1,3}){3})-(\d{1,2})$")
+
+
+def _lease_subnet(lease, where):
+    if lease.get("subnet"):
+        return str(lease["subnet"])
+    match = _LEASE_KEY.search(str(lease.get("key", "")))
+    if not match:
+        raise AnsibleFilterError("%s: give 'subnet' (10.244.9.0/24) or an etcd 'key' ending in <address>-<length> "
+                                 "(/coreos.com/network/subnets/10.244.9.0-24)" % where)
+    return "%s/%s" % match.groups()
+
+
+def _external_node(lease, index, vni):
+    where = "external lease %d" % index
+    if not isinstance(lease, dict):
+        raise AnsibleFilterError("%s must be a dict with 'key' or 'subnet' and 'value' (is %r)" % (where, lease))
+    value = lease.get("value")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise AnsibleFilterError("%s: value is not JSON: %s" % (where, exc)) from None
+    if not isinstance(value, dict):
+        raise AnsibleFilterError("%s: value must be the lease as flanneld stores it, a dict with PublicIP, "
+                                 "BackendType and BackendData (is %r)" % (where, value))
+    subnet = _lease_subnet(lease, where)
+    where = "external lease %s" % subnet
+    if value.get("BackendType") != "vxlan":
+        raise AnsibleFilterError("%s: BackendType must be vxlan (is %r)" % (where, value.get("BackendType")))
+    data = value.get("BackendData") or {}
+    if str(data.get("VNI")) != str(vni):
+        raise AnsibleFilterError("%s: BackendData.VNI %r is not this overlay's VNI %s" % (where, data.get("VNI"), vni))
+    mac = str(data.get("VtepMAC", "")).lower()
+    if not _MAC.match(mac):
+        raise AnsibleFilterError("%s: BackendData.VtepMAC must be a unicast MAC (is %r)" % (where, data.get("VtepMAC")))
+    try:
+        public_ip = str(ipaddress.IPv4Address(str(value.get("PublicIP"))))
+    except ValueError:
+        raise AnsibleFilterError("%s: PublicIP must be an IPv4 address (is %r)" % (where, value.get("PublicIP"))) from None
+    return subnet, {"public_ip": public_ip, "vtep_mac": mac, "external": True}
+
+
+def _held_subnet(addresses, network, subnet_len):
+    """The subnet whose network address is among `addresses` (a flannel device's /32s), or None."""
+    if isinstance(addresses, str):
+        addresses = [addresses] if addresses else []
+    net = _network(network, "network")
+    for address in addresses or []:
+        try:
+            subnet = ipaddress.ip_network("%s/%s" % (str(address).split("/")[0], subnet_len), strict=True)
+        except ValueError:
+            continue
+        if subnet.subnet_of(net) if subnet.version == net.version else False:
+            return str(subnet)
+    return None
+
+
+def flannel_nodes(members, network, subnet_len=24, vni=1, subnet_min=None, subnet_max=None, external_leases=None):
+    """Every node of a flannel network, inventory hosts and hosts run by flanneld alike.
+
+    `members` maps an inventory host to its `public_ip`, `vtep_mac`, and optional `subnet` (asked for)
+    and `lease` (the subnet its device holds now, or the device's addresses: the one that is a subnet's
+    network address is the lease). `external_leases` are leases of nodes outside the
+    inventory as flanneld stores them (`key` or `subnet`, and `value`). Returns node name to `subnet`,
+    `address` (its network address, on its flannel device), `gateway` (the first address, on its
+    bridge), `public_ip`, `vtep_mac` and `external`; external nodes are named "lease <subnet>". Subnets are
+    given out as overlay_subnets does, an external lease counting as a subnet asked for.
+    """
+    nodes = {}
+    claims = {}
+    for host, info in members.items():
+        info = info or {}
+        nodes[host] = {"public_ip": str(info.get("public_ip", "")), "vtep_mac": str(info.get("vtep_mac", "")).lower(),
+                       "external": False}
+        claims[host] = {"subnet": info.get("subnet"), "lease": _held_subnet(info.get("lease"), network, subnet_len)}
+    for index, lease in enumerate(external_leases or []):
+        subnet, node = _external_node(lease, index, vni)
+        name = "lease %s" % subnet
+        if name in nodes:
+            raise AnsibleFilterError("external lease %s is given twice" % subnet)
+        nodes[name] = node
+        claims[name] = {"subnet": subnet}
+    subnets = overlay_subnets(claims, network, subnet_len, subnet_min, subnet_max)
+    seen = {}
+    for name in sorted(nodes):
+        node = nodes[name]
+        subnet = ipaddress.ip_network(subnets[name])
+        node.update(subnet=str(subnet), address=str(subnet.network_address), gateway=str(subnet.network_address + 1))
+        for key in ("public_ip", "vtep_mac"):
+            if node[key] and node[key] in seen.get(key, {}):
+                raise AnsibleFilterError("%s and %s have the same %s %s"
+                                         % (seen[key][node[key]], name, key.replace("_", " "), node[key]))
+            seen.setdefault(key, {})[node[key]] = name
+    return nodes
+
+
 def vtep_mac(seed):
     """A locally administered unicast MAC derived from `seed` (e.g. the host name and VNI)."""
     digest = bytearray(hashlib.sha256(str(seed).encode()).digest()[:6])
@@ -90,6 +190,7 @@ def vtep_mac(seed):
 class FilterModule:
     def filters(self):
         return {
+            "flannel_nodes": flannel_nodes,
             "overlay_subnets": overlay_subnets,
             "vtep_mac": vtep_mac,
         }
