@@ -762,6 +762,9 @@ class _Planner:
         self.fresh = {}  # name -> DeviceInfo of a link this call creates (or deletes and creates anew)
         self.kinds = {name: link["kind"] for name, link in current.links.items()}
         self.masters = {}  # vxlan name -> the master it will have (None: none), where the spec sets one
+        # Links whose MAC this call changes: the kernel then flushes their neighbour entries, permanent
+        # ones included, so those are planned against an empty table.
+        self.readdressed = set()
         self.wanted_by = {}  # route key -> index of the routes part that lists it
         for index, item in spec.routes:
             for entry in item.entries:
@@ -772,8 +775,13 @@ class _Planner:
         return OverlayError("%s %r does not exist%s and is not created by this call (bridges, vxlan)"
                             % (option, name, " in network namespace %r" % netns if netns else ""))
 
+    def note_mac_change(self, step):
+        if any(op.action in ("set", "set_link") and (op.attrs or {}).get("mac") is not None for op in step.ops):
+            self.readdressed.add(step.name)
+
     def bridges(self, index, item):
         step = BridgeStep(index, item, links.LinkState(self.current.links.get(item.name), self.current.links))
+        self.note_mac_change(step)
         if any(op.action == "create" for op in step.ops):
             self.fresh[item.name] = bulk.DeviceInfo(0, item.name, "bridge", mac=item.mac or PLACEHOLDER_MAC)
             self.kinds[item.name] = "bridge"
@@ -784,6 +792,7 @@ class _Planner:
         for name, info in self.fresh.items():  # a master (or dev) this call creates
             state.links.setdefault(name, info.kind)
         step = VxlanStep(index, item, state)
+        self.note_mac_change(step)
         if item.link.get("master") is not None:
             self.masters[item.name] = item.link["master"] or None
         if step.fresh:
@@ -817,6 +826,8 @@ class _Planner:
             raise self.missing("device", table.device)
         if kind is neigh:
             desired = neigh.build_entries(table.entries, device, state)
+            if table.device in self.readdressed:
+                entries = []
         else:
             target = fdb.Target(device, bridge)
             if not target.takes_self() and bridge is None:

@@ -181,6 +181,21 @@ def test_flannel_like_peers_ping_and_a_peer_leaving_is_purged(make_netns):
     assert [r["dst"] for r in sh_json("ip", "-n", h1, "-j", "route", "show", "dev", "flannel.1")] == ["10.244.3.0/24"]
 
 
+def test_a_mac_change_re_adds_the_neighbours_the_kernel_flushes(make_netns):
+    """Setting a link's MAC makes the kernel flush its neighbour entries, permanent ones too: the same call
+    must put them back (flannel's VTEP MAC changing under static entries)."""
+    h1, _ = two_hosts(make_netns)
+    converge(flannel(h1, 1, [2, 3]), [h1])
+    moved = flannel(h1, 1, [2, 3])
+    moved["vxlan"][0]["mac"] = "02:00:c0:00:02:99"
+    result = ok(run_module(MODULE, moved))
+    assert result["changed"] is True
+    assert link(h1, "flannel.1")["address"] == "02:00:c0:00:02:99"
+    assert sorted((n["dst"], n["lladdr"], n["state"]) for n in neigh(h1, "flannel.1")) == [
+        ("10.244.2.0", VTEP_MAC[2], ["PERMANENT"]), ("10.244.3.0", VTEP_MAC[3], ["PERMANENT"])]
+    assert ok(run_module(MODULE, moved))["changed"] is False
+
+
 def test_head_end_replication_state(make_netns):
     host = one_host(make_netns)
     peers = ["198.51.100.12", "198.51.100.13", "198.51.100.14"]
