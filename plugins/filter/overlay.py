@@ -141,7 +141,8 @@ def _held_subnet(addresses, network, subnet_len):
     return None
 
 
-def flannel_nodes(members, network, subnet_len=24, vni=1, subnet_min=None, subnet_max=None, external_leases=None):
+def flannel_nodes(members, network, subnet_len=24, vni=1, subnet_min=None, subnet_max=None,  # noqa: PLR0917 - a filter's positional arguments
+                  external_leases=None):
     """Every node of a flannel network, inventory hosts and hosts run by flanneld alike.
 
     `members` maps an inventory host to its `public_ip`, `vtep_mac`, and optional `subnet` (asked for)
@@ -154,8 +155,8 @@ def flannel_nodes(members, network, subnet_len=24, vni=1, subnet_min=None, subne
     """
     nodes = {}
     claims = {}
-    for host, info in members.items():
-        info = info or {}
+    for host, given in members.items():
+        info = given or {}
         nodes[host] = {"public_ip": str(info.get("public_ip", "")), "vtep_mac": str(info.get("vtep_mac", "")).lower(),
                        "external": False}
         claims[host] = {"subnet": info.get("subnet"), "lease": _held_subnet(info.get("lease"), network, subnet_len)}
