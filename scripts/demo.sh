@@ -21,3 +21,6 @@ ip netns exec "${first}-e1" ping -c 2 -W 2 "10.16.0.$((10 + last_number))"
 last_gateway=$(ip -n "$last" -j addr show dev br11 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["addr_info"][0]["local"])')
 echo "== routed unicast overlay: ${first}-u1 -> ${last}-u1"
 ip netns exec "${first}-u1" ping -c 2 -W 2 "${last_gateway%.*}.2"
+last_pod_gateway=$(ip -n "$last" -j addr show dev cni0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["addr_info"][0]["local"])')
+echo "== flannel-compatible overlay: ${first}-f1 -> ${last}-f1"
+ip netns exec "${first}-f1" ping -c 2 -W 2 "${last_pod_gateway%.*}.2"

@@ -17,7 +17,7 @@ def _saved_chains(saved):
         elif line.startswith(":"):
             table["chains"].add(line[1:].split(" ", 1)[0])
         elif line.startswith("-A "):
-            chain, _, spec = line[3:].partition(" ")
+            chain, spec = [*line[3:].split(" ", 1), ""][:2]
             table["rules"].setdefault(chain, []).append(spec)
     return tables
 
@@ -50,7 +50,7 @@ def iptables_chains_restore(saved, chains):
             if not jumps:
                 lines.append("-A %s %s" % (jump_from, jump))
         else:
-            lines.extend("-D %s %s" % (jump_from, jump) for _ in jumps)
+            lines.extend("-D %s %s" % (jump_from, rule) for rule in jumps)
             if exists:
                 lines.extend([":%s - [0:0]" % chain, "-X %s" % chain])
         if lines:

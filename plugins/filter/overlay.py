@@ -133,7 +133,7 @@ def _held_subnet(addresses, network, subnet_len):
     net = _network(network, "network")
     for address in addresses or []:
         try:
-            subnet = ipaddress.ip_network("%s/%s" % (str(address).split("/")[0], subnet_len), strict=True)
+            subnet = ipaddress.ip_network("%s/%s" % (str(address).split("/", maxsplit=1)[0], subnet_len), strict=True)
         except ValueError:
             continue
         if subnet.subnet_of(net) if subnet.version == net.version else False:

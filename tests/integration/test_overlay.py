@@ -184,7 +184,7 @@ def test_flannel_like_peers_ping_and_a_peer_leaving_is_purged(make_netns):
 def test_a_mac_change_re_adds_the_neighbours_the_kernel_flushes(make_netns):
     """Setting a link's MAC makes the kernel flush its neighbour entries, permanent ones too: the same call
     must put them back (flannel's VTEP MAC changing under static entries)."""
-    h1, _ = two_hosts(make_netns)
+    h1 = two_hosts(make_netns)[0]
     converge(flannel(h1, 1, [2, 3]), [h1])
     moved = flannel(h1, 1, [2, 3])
     moved["vxlan"][0]["mac"] = "02:00:c0:00:02:99"

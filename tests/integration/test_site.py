@@ -1,4 +1,4 @@
-"""site.yml on the embedded lab inventory: the multicast, unicast and head-end overlays share three
+"""site.yml on the embedded lab inventory: the multicast, unicast, head-end and flannel overlays share three
 namespace hosts, each is proven by pings (the verify role), a rerun changes nothing, a host that leaves
 the inventory is purged from its peers' tables, and `site_state=absent` restores every host's dump."""
 
@@ -31,13 +31,13 @@ def site():
             yield {"prefix": prefix, "env": env, "hosts": hosts, "before": {h: dump(h) for h in hosts}}
         finally:
             for host in hosts:
-                for suffix in ("-m1", "-u1", "-e1"):
+                for suffix in ("-m1", "-u1", "-e1", "-f1"):
                     delete_netns(host + suffix)
 
 
 def test_every_overlay_is_built_and_verified(site):
     first = run_playbook("site.yml", env=site["env"])
-    for overlay in ("multicast", "unicast", "head_end"):
+    for overlay in ("multicast", "unicast", "head_end", "flannel"):
         assert "%s: all 6 endpoint pairs reach each other" % overlay in first.stdout
     again = run_playbook("site.yml", env=site["env"])
     assert set(recap_changed(again.stdout).values()) == {0}
@@ -53,6 +53,9 @@ def test_each_overlay_carries_its_own_vni_on_the_underlay(site):
     h2_endpoint = h2_gateway.rsplit(".", 1)[0] + ".2"
     packets = capture_vxlan(prefix + "-sw", prefix + "-p2", 4789, lambda: ping(h1 + "-u1", h2_endpoint))
     assert packets and {p[1] for p in packets} == {11}
+    h2_pod = sh_json("ip", "-n", site["hosts"][1], "-j", "addr", "show", "dev", "cni0")[0]["addr_info"][0]["local"]
+    packets = capture_vxlan(prefix + "-sw", prefix + "-p2", 8472, lambda: ping(h1 + "-f1", h2_pod[:-1] + "2"))
+    assert packets and {p[1] for p in packets} == {1}
 
 
 def test_a_host_that_leaves_the_inventory_is_purged_from_its_peers(site):
@@ -67,10 +70,16 @@ def test_a_host_that_leaves_the_inventory_is_purged_from_its_peers(site):
         assert not [e for e in fdb(host, "vxlan11") if e.get("dst") == h3_vtep]
         assert len([r for r in sh_json("ip", "-n", host, "-j", "route", "show", "dev", "vxlan11") if r.get("gateway")]) == 1
         assert not [n for n in neigh(host, "br43") if n["dst"].endswith(".13")]
+        assert not [e for e in fdb(host, "flannel.1") if e.get("dst") == h3_vtep]
+        assert len(sh_json("ip", "-n", host, "-j", "route", "show", "dev", "flannel.1")) == 1
     run_playbook("site.yml", env=site["env"])  # h3 back for the last test
     assert any(e.get("dst") == h3_vtep for e in fdb(h1, "vxlan43"))
 
 
 def test_absent_restores_every_host(site):
     run_playbook("site.yml", "-e", "site_state=absent", env=site["env"])
-    assert {h: dump(h) for h in site["hosts"]} == site["before"]
+    now = {h: dump(h) for h in site["hosts"]}
+    for host in site["hosts"]:
+        # iptables-save lists the nat and filter tables once flannel's chains used them: compare the rules.
+        assert [line for line in now[host].pop("iptables") if line.startswith(("-", ":FLANNEL"))] == []
+    assert now == {h: {k: v for k, v in d.items() if k != "iptables"} for h, d in site["before"].items()}
