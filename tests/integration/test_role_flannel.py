@@ -255,6 +255,22 @@ def test_rerun_and_check_mode_change_nothing(site):
     assert {n: flannel_rules(site, n) for n in ROLE_HOSTS} == rules
 
 
+def test_underlay_interface_is_found_from_the_default_route_like_flanneld_iface(site):
+    try:
+        for n in ROLE_HOSTS:
+            sh("ip", "route", "add", "default", "via", "192.0.2.1", "dev", "eth1", netns=host(site, n))
+        proc = play(site, "-e", "flannel_iface=")
+        assert set(recap_changed(proc.stdout).values()) == {0}, proc.stdout[-3000:]
+    finally:
+        for n in ROLE_HOSTS:
+            sh("ip", "route", "del", "default", netns=host(site, n), check=False)
+    before = {n: dump(host(site, n)) for n in ROLE_HOSTS}
+    proc = play(site, "-e", "flannel_iface=", check=False)
+    assert proc.returncode != 0
+    assert "No underlay interface: set flannel_iface (this host has no default IPv4 route)" in proc.stdout
+    assert {n: dump(host(site, n)) for n in ROLE_HOSTS} == before
+
+
 def test_hand_edited_chain_is_rewritten_and_reported(site):
     h = host(site, 2)
     sh("iptables", "-w", "-t", "nat", "-D", "FLANNEL-POSTRTG", "-m", "mark", "--mark", "0x4000/0x4000", "-m", "comment",
