@@ -13,7 +13,7 @@ from kernel import ROOT, VENV_BIN, sh
 
 pytestmark = pytest.mark.slow
 
-SCENARIOS = {"multicast": "mmc", "head_end": "mhe", "unicast": "mun"}
+SCENARIOS = {"multicast": "mmc", "head_end": "mhe", "unicast": "mun", "flannel": "mfl"}
 
 
 def molecule(*args, **env):
@@ -49,9 +49,21 @@ def test_a_verifier_expecting_the_wrong_vni_fails():
     assert lab_namespaces("mmc") == []
 
 
-def test_vagrant_scenario_is_valid_for_users():
-    """The Vagrant scenario cannot boot VMs here; Molecule still checks its config and the converge syntax."""
-    result = molecule("syntax", "-s", "vagrant-multicast")
+def test_destroy_after_a_failed_converge_leaves_nothing():
+    try:
+        failed = molecule("converge", "-s", "flannel", "--", "-e", "flannel_port=70000")
+        assert failed.returncode != 0
+        assert "flannel_port must be a UDP port" in failed.stdout + failed.stderr
+        assert lab_namespaces("mfl")  # create did build the lab
+    finally:
+        molecule("destroy", "-s", "flannel")
+    assert lab_namespaces("mfl") == []
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_vagrant_scenario_is_valid_for_users(scenario):
+    """The Vagrant scenarios cannot boot VMs here; Molecule still checks their config and the converge syntax."""
+    result = molecule("syntax", "-s", "vagrant-" + scenario)
     output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
     assert result.returncode == 0, output[-3000:]
-    assert "vagrant-multicast ➜ syntax: Executed: Successful" in output
+    assert "vagrant-%s ➜ syntax: Executed: Successful" % scenario in output
