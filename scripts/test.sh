@@ -39,6 +39,8 @@ step changelog antsibull-changelog lint
 step sanity bash scripts/sanity.sh
 step galaxy-build build_check
 step pytest python -m pytest "$@"
+# The benchmark's quick mode (N = 4, 1,000 entries), so it cannot rot; it prints ratios, it asserts no timing.
+step bench bash bench/run --quick
 
 if ((${#failed[@]})); then
   echo "=== steps that failed: ${failed[*]}"
