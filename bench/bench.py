@@ -117,7 +117,7 @@ def module_peak_rss_kib(netns, entries):
     try:
         proc = subprocess.Popen([sys.executable, "-m", "ansible_collections.overlaynet.vxlan.plugins.modules.bridge_fdb",
                                  handle.name], stdout=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)))
-        _, status, usage = os.wait4(proc.pid, 0)
+        status, usage = os.wait4(proc.pid, 0)[1:]
         proc.returncode = os.waitstatus_to_exitcode(status)
     finally:
         os.unlink(handle.name)
@@ -198,10 +198,10 @@ def data_plane(seconds, repeats):
     with lab(prefix, hosts=2) as env:
         made = []
         try:
-            t["underlay_gbps"] = max(iperf(hosts[0], hosts[1], "192.0.2.12", seconds) for _ in range(repeats))
+            t["underlay_gbps"] = max(iperf(hosts[0], hosts[1], "192.0.2.12", seconds) for attempt in range(repeats))
             run_playbook(PLAYS / "collection_head_end.yml", env=env)
             made = endpoints(prefix, hosts)
-            t["collection_gbps"] = max(iperf(made[0], made[1], "10.233.0.12", seconds) for _ in range(repeats))
+            t["collection_gbps"] = max(iperf(made[0], made[1], "10.233.0.12", seconds) for attempt in range(repeats))
             mtu = int(json.loads(sh("ip", "-j", "link", "show", "vxlan0", netns=hosts[0]))[0]["mtu"])
             t["overlay_mtu"] = mtu
             t["df_at_mtu_passes"] = df_ping(made[0], "10.233.0.12", mtu - 28)
@@ -212,7 +212,7 @@ def data_plane(seconds, repeats):
             seeds.seed001_head_end(hosts[0], ["192.0.2.12"])
             seeds.seed001_head_end(hosts[1], ["192.0.2.11"])
             made = endpoints(prefix, hosts)
-            t["by_hand_gbps"] = max(iperf(made[0], made[1], "10.233.0.12", seconds) for _ in range(repeats))
+            t["by_hand_gbps"] = max(iperf(made[0], made[1], "10.233.0.12", seconds) for attempt in range(repeats))
         finally:
             for name in made:
                 delete_netns(name)
@@ -225,9 +225,9 @@ def slope(points):
     if len(points) < 2:
         return None
     n = len(points)
-    mean_x = sum(x for x, _ in points) / n
-    mean_y = sum(y for _, y in points) / n
-    var = sum((x - mean_x) ** 2 for x, _ in points)
+    xs, ys = [x for x, y in points], [y for x, y in points]
+    mean_x, mean_y = sum(xs) / n, sum(ys) / n
+    var = sum((x - mean_x) ** 2 for x in xs)
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / var
 
 
@@ -325,7 +325,7 @@ def machine():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--quick", action="store_true", help="N = 4 and 1,000 entries (the test command runs this)")
     options = parser.parse_args()
     sizes, entries, seconds, repeats = ([4], 1000, 2, 1) if options.quick else ([4, 8, 16, 32], 10000, 5, 3)
