@@ -38,6 +38,24 @@ from ansible_collections.overlaynet.vxlan.plugins.module_utils.netlink import (
     validate_netns_name,
 )
 
+# The module's options (the overlay module takes the same ones per part).
+ARGUMENT_SPEC = {
+    "dev": {"type": "str", "required": True},
+    "addresses": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "address": {"type": "str", "required": True},
+            "broadcast": {"type": "str"},
+            "scope": {"type": "str"},
+        },
+    },
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "purge": {"type": "bool", "default": False},
+    "netns": {"type": "str"},
+}
+
 try:
     from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 except ImportError:  # reported by netlink.require_pyroute2()

@@ -44,6 +44,46 @@ from ansible_collections.overlaynet.vxlan.plugins.module_utils.netlink import (
     validate_netns_name,
 )
 
+# The module's options (the overlay module takes the same ones per part).
+ARGUMENT_SPEC = {
+    "name": {"type": "str", "required": True},
+    "kind": {"type": "str", "choices": ["bridge", "veth"]},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "mtu": {"type": "int"},
+    "mac": {"type": "str"},
+    "up": {"type": "bool"},
+    "master": {"type": "str"},
+    "bridge": {
+        "type": "dict",
+        "options": {
+            "stp": {"type": "bool"},
+            "ageing_time": {"type": "float"},
+            "forward_delay": {"type": "float"},
+            "vlan_filtering": {"type": "bool"},
+            "mcast_snooping": {"type": "bool"},
+        },
+    },
+    "port": {
+        "type": "dict",
+        "options": {
+            "hairpin": {"type": "bool"},
+            "learning": {"type": "bool"},
+            "neigh_suppress": {"type": "bool"},
+        },
+    },
+    "peer": {
+        "type": "dict",
+        "options": {
+            "name": {"type": "str", "required": True},
+            "netns": {"type": "str"},
+            "mtu": {"type": "int"},
+            "mac": {"type": "str"},
+            "up": {"type": "bool"},
+        },
+    },
+    "netns": {"type": "str"},
+}
+
 try:
     from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 except ImportError:  # reported by netlink.require_pyroute2()

@@ -45,77 +45,18 @@ PARTS = ("bridges", "vxlan", "addresses", "neigh", "fdb", "routes")
 # ---------------------------------------------------------------------------------------------
 # Argument spec: the single modules' option names, so a task moves between them unchanged.
 
-BRIDGE_SPEC = {
-    "name": {"type": "str", "required": True},
-    "mtu": {"type": "int"},
-    "mac": {"type": "str"},
-    "up": {"type": "bool"},
-    "bridge": {
-        "type": "dict",
-        "options": {
-            "stp": {"type": "bool"},
-            "ageing_time": {"type": "float"},
-            "forward_delay": {"type": "float"},
-            "vlan_filtering": {"type": "bool"},
-            "mcast_snooping": {"type": "bool"},
-        },
-    },
-}
+def _options(spec, keep=None, drop=("netns", "state")):
+    """A module's options for one part: those named in `keep`, or all but `drop` (set for the whole call)."""
+    return {name: dict(option) for name, option in spec.items()
+            if (name in keep if keep else name not in drop)}
 
-# vxlan_link's options, less those the aggregate sets for every part (netns, state).
-VXLAN_SPEC = {name: dict(option) for name, option in vxlan.ARGUMENT_SPEC.items() if name not in ("netns", "state")}
 
-ADDRESSES_SPEC = {
-    "dev": {"type": "str", "required": True},
-    "addresses": {
-        "type": "list",
-        "elements": "dict",
-        "default": [],
-        "options": {
-            "address": {"type": "str", "required": True},
-            "broadcast": {"type": "str"},
-            "scope": {"type": "str"},
-        },
-    },
-    "purge": {"type": "bool", "default": False},
-}
-
-# bridge_fdb's / ip_neigh's options, less netns and state; entries are type-checked by the kind's
-# build_entries (bulk.check_entries) at bulk speed, as there.
-ENTRY_TABLE_SPEC = {name: dict(option) for name, option in bulk.ENTRY_TABLE_ARGUMENT_SPEC.items()
-                    if name not in ("netns", "state")}
-
-ROUTES_SPEC = {
-    "routes": {
-        "type": "list",
-        "elements": "dict",
-        "default": [],
-        "options": {
-            "dst": {"type": "str", "required": True},
-            "via": {"type": "str"},
-            "dev": {"type": "str"},
-            "onlink": {"type": "bool"},
-            "metric": {"type": "int"},
-            "table": {"type": "str"},
-            "src": {"type": "str"},
-            "scope": {"type": "str"},
-            "encap": {
-                "type": "dict",
-                "options": {
-                    "type": {"type": "str", "choices": ["ip", "vxlan"], "default": "ip"},
-                    "id": {"type": "int", "required": True},
-                    "dst": {"type": "str", "required": True},
-                    "src": {"type": "str"},
-                    "ttl": {"type": "int"},
-                    "tos": {"type": "int"},
-                },
-            },
-        },
-    },
-    "dev": {"type": "str"},
-    "table": {"type": "str", "default": "main"},
-    "purge": {"type": "bool", "default": False},
-}
+BRIDGE_SPEC = _options(links.ARGUMENT_SPEC, keep=("name", "mtu", "mac", "up", "bridge"))
+VXLAN_SPEC = _options(vxlan.ARGUMENT_SPEC)
+ADDRESSES_SPEC = _options(addresses.ARGUMENT_SPEC)
+# Entries are type-checked by the kind's build_entries (bulk.check_entries) at bulk speed, as in bridge_fdb.
+ENTRY_TABLE_SPEC = _options(bulk.ENTRY_TABLE_ARGUMENT_SPEC)
+ROUTES_SPEC = _options(routes.ARGUMENT_SPEC)
 
 
 def _list_of(options):

@@ -38,6 +38,41 @@ from ansible_collections.overlaynet.vxlan.plugins.module_utils.netlink import (
     validate_netns_name,
 )
 
+# The module's options (the overlay module takes the same ones per part).
+ARGUMENT_SPEC = {
+    "routes": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "dst": {"type": "str", "required": True},
+            "via": {"type": "str"},
+            "dev": {"type": "str"},
+            "onlink": {"type": "bool"},
+            "metric": {"type": "int"},
+            "table": {"type": "str"},
+            "src": {"type": "str"},
+            "scope": {"type": "str"},
+            "encap": {
+                "type": "dict",
+                "options": {
+                    "type": {"type": "str", "choices": ["ip", "vxlan"], "default": "ip"},
+                    "id": {"type": "int", "required": True},
+                    "dst": {"type": "str", "required": True},
+                    "src": {"type": "str"},
+                    "ttl": {"type": "int"},
+                    "tos": {"type": "int"},
+                },
+            },
+        },
+    },
+    "table": {"type": "str", "default": "main"},
+    "dev": {"type": "str"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "purge": {"type": "bool", "default": False},
+    "netns": {"type": "str"},
+}
+
 try:
     from pyroute2.netlink.rtnl.rtmsg import rtmsg
 except ImportError:  # reported by netlink.require_pyroute2()

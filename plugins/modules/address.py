@@ -151,23 +151,6 @@ from ansible_collections.overlaynet.vxlan.plugins.module_utils.netlink import (
     module_main,
 )
 
-ARGUMENT_SPEC = {
-    "dev": {"type": "str", "required": True},
-    "addresses": {
-        "type": "list",
-        "elements": "dict",
-        "default": [],
-        "options": {
-            "address": {"type": "str", "required": True},
-            "broadcast": {"type": "str"},
-            "scope": {"type": "str"},
-        },
-    },
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "purge": {"type": "bool", "default": False},
-    "netns": {"type": "str"},
-}
-
 
 def run(module):
     spec = addresses.AddressSpec.from_params(module.params)
@@ -176,7 +159,7 @@ def run(module):
 
 
 def main():
-    module_main(ARGUMENT_SPEC, run)
+    module_main(addresses.ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

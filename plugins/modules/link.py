@@ -262,45 +262,6 @@ from ansible_collections.overlaynet.vxlan.plugins.module_utils.netlink import (
     module_main,
 )
 
-ARGUMENT_SPEC = {
-    "name": {"type": "str", "required": True},
-    "kind": {"type": "str", "choices": ["bridge", "veth"]},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "mtu": {"type": "int"},
-    "mac": {"type": "str"},
-    "up": {"type": "bool"},
-    "master": {"type": "str"},
-    "bridge": {
-        "type": "dict",
-        "options": {
-            "stp": {"type": "bool"},
-            "ageing_time": {"type": "float"},
-            "forward_delay": {"type": "float"},
-            "vlan_filtering": {"type": "bool"},
-            "mcast_snooping": {"type": "bool"},
-        },
-    },
-    "port": {
-        "type": "dict",
-        "options": {
-            "hairpin": {"type": "bool"},
-            "learning": {"type": "bool"},
-            "neigh_suppress": {"type": "bool"},
-        },
-    },
-    "peer": {
-        "type": "dict",
-        "options": {
-            "name": {"type": "str", "required": True},
-            "netns": {"type": "str"},
-            "mtu": {"type": "int"},
-            "mac": {"type": "str"},
-            "up": {"type": "bool"},
-        },
-    },
-    "netns": {"type": "str"},
-}
-
 
 def run(module):
     spec = links.LinkSpec.from_params(module.params)
@@ -309,7 +270,7 @@ def run(module):
 
 
 def main():
-    module_main(ARGUMENT_SPEC, run)
+    module_main(links.ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":

@@ -255,40 +255,6 @@ from ansible_collections.overlaynet.vxlan.plugins.module_utils.netlink import (
     module_main,
 )
 
-ARGUMENT_SPEC = {
-    "routes": {
-        "type": "list",
-        "elements": "dict",
-        "default": [],
-        "options": {
-            "dst": {"type": "str", "required": True},
-            "via": {"type": "str"},
-            "dev": {"type": "str"},
-            "onlink": {"type": "bool"},
-            "metric": {"type": "int"},
-            "table": {"type": "str"},
-            "src": {"type": "str"},
-            "scope": {"type": "str"},
-            "encap": {
-                "type": "dict",
-                "options": {
-                    "type": {"type": "str", "choices": ["ip", "vxlan"], "default": "ip"},
-                    "id": {"type": "int", "required": True},
-                    "dst": {"type": "str", "required": True},
-                    "src": {"type": "str"},
-                    "ttl": {"type": "int"},
-                    "tos": {"type": "int"},
-                },
-            },
-        },
-    },
-    "table": {"type": "str", "default": "main"},
-    "dev": {"type": "str"},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "purge": {"type": "bool", "default": False},
-    "netns": {"type": "str"},
-}
-
 
 def run(module):
     spec = routes.RouteSpec.from_params(module.params)
@@ -297,7 +263,7 @@ def run(module):
 
 
 def main():
-    module_main(ARGUMENT_SPEC, run)
+    module_main(routes.ARGUMENT_SPEC, run)
 
 
 if __name__ == "__main__":
