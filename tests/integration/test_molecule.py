@@ -1,4 +1,4 @@
-"""The Molecule network-namespace scenarios, run as a user runs them: the full sequence (destroy,
+"""The Molecule network-namespace scenarios, run as a user runs them: the full sequence (dependency, destroy,
 create, converge, idempotence, verify, destroy) must pass, must leave no namespace, and a verifier told
 to expect the wrong VNI must fail (the verifiers can fail)."""
 
@@ -32,7 +32,7 @@ def test_scenario_passes_its_full_sequence_and_leaves_nothing(scenario):
     result = molecule("test", "-s", scenario)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
-    for step in ("create", "converge", "idempotence", "verify", "destroy"):
+    for step in ("dependency", "create", "converge", "idempotence", "verify", "destroy"):
         assert "%s ➜ %s: Executed: Successful" % (scenario, step) in output, step
     assert lab_namespaces(SCENARIOS[scenario]) == []
 
