@@ -151,8 +151,13 @@ def flannel_nodes(members, network, subnet_len=24, vni=1, subnet_min=None, subne
     inventory as flanneld stores them (`key` or `subnet`, and `value`). Returns node name to `subnet`,
     `address` (its network address, on its flannel device), `gateway` (the first address, on its
     bridge), `public_ip`, `vtep_mac` and `external`; external nodes are named "lease <subnet>". Subnets are
-    given out as overlay_subnets does, an external lease counting as a subnet asked for.
+    given out as overlay_subnets does, an external lease counting as a subnet asked for. Fails for a member
+    without a public IP.
     """
+    no_ip = sorted(host for host, given in members.items() if not (given or {}).get("public_ip"))
+    if no_ip:
+        raise AnsibleFilterError("No public IP for %s: set flannel_public_ip or overlay_vtep_address, or give the "
+                                 "underlay interface an IPv4 address." % ", ".join(no_ip))
     nodes = {}
     claims = {}
     for host, given in members.items():

@@ -73,6 +73,11 @@ def test_bad_leases_fail_clearly(members, leases, message):
         flannel_nodes(members, NET, 24, 1, external_leases=leases)
 
 
+def test_members_without_a_public_ip_are_named():
+    with pytest.raises(AnsibleFilterError, match="No public IP for h2, h3: set flannel_public_ip"):
+        flannel_nodes({"h1": member(1), "h2": member(2, public_ip=""), "h3": {}}, NET, 24, 1)
+
+
 def test_exhausted_network_fails():
     with pytest.raises(AnsibleFilterError, match="exhausted"):
         flannel_nodes({"h%d" % n: member(n) for n in (1, 2)}, "10.244.0.0/23", 24, 1)
