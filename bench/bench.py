@@ -146,9 +146,9 @@ def bulk_fdb(count):
         (work / "many.json").write_text(json.dumps(many))
         (work / "one.json").write_text(json.dumps(one))
 
-        def task(name):
+        def task(name, read_back=False):
             return timed(PLAYS / "bulk_fdb.yml", "-e", "bench_netns=" + netns, "-e",
-                         "bench_entries_file=%s" % (work / name), env={})
+                         "bench_entries_file=%s" % (work / name), "-e", "bench_read_back=%s" % read_back, env={})
 
         t = {"entries": count}
         fresh_vxlan(netns)
@@ -156,6 +156,7 @@ def bulk_fdb(count):
         fresh_vxlan(netns)
         t["task_cold"] = task("many.json")
         t["task_rerun"] = task("many.json")
+        t["task_rerun_read_back"] = task("many.json", read_back=True)
         applied = len(sh("bridge", "fdb", "show", "dev", "vxlan0", netns=netns).splitlines())
         if applied < count:
             raise AssertionError("bridge_fdb left %d of %d entries" % (applied, count))
@@ -259,10 +260,10 @@ def report(results):
     ]
     fdb = results["bulk_fdb"]
     lines.append("")
-    lines.append("bulk FDB, %d entries (seconds): task with 1 entry %.2f, cold %.2f, rerun %.2f; bridge -batch add %.2f, "
-                 "replace %.2f; module peak RSS %.1f MiB" % (
-                     fdb["entries"], fdb["task_one"], fdb["task_cold"], fdb["task_rerun"], fdb["batch_cold"],
-                     fdb["batch_rerun"], fdb["module_peak_rss_mib"]))
+    lines.append("bulk FDB, %d entries (seconds): task with 1 entry %.2f, cold %.2f, rerun %.2f (with read_back: %.2f); "
+                 "bridge -batch add %.2f, replace %.2f; module peak RSS %.1f MiB" % (
+                     fdb["entries"], fdb["task_one"], fdb["task_cold"], fdb["task_rerun"], fdb["task_rerun_read_back"],
+                     fdb["batch_cold"], fdb["batch_rerun"], fdb["module_peak_rss_mib"]))
     targets += [
         ("FDB cold: (task - 1-entry task)/bridge -batch <= 3x", (fdb["task_cold"] - fdb["task_one"]) / fdb["batch_cold"],
          3, False),

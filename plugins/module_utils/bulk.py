@@ -728,6 +728,7 @@ ENTRY_TABLE_ARGUMENT_SPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "purge": {"type": "bool", "default": False},
     "purge_dynamic": {"type": "bool", "default": False},
+    "read_back": {"type": "bool", "default": True},
     "netns": {"type": "str"},
 }
 
@@ -756,8 +757,10 @@ def run_entry_table(params, kind, check_mode, diff_mode):
             result["diff"] = kind.diff(target.name, current, ops)
         if ops and not check_mode:
             apply_or_undo(kind, nl, target, ops)
-            current = kind.read(nl, target)
-        result[kind.RESULT_KEY] = [kind.to_result(entry) for entry in current]
+            if params["read_back"]:
+                current = kind.read(nl, target)
+        if params["read_back"]:
+            result[kind.RESULT_KEY] = [kind.to_result(entry) for entry in current]
     return result
 
 

@@ -55,7 +55,7 @@ BRIDGE_SPEC = _options(links.ARGUMENT_SPEC, keep=("name", "mtu", "mac", "up", "b
 VXLAN_SPEC = _options(vxlan.ARGUMENT_SPEC)
 ADDRESSES_SPEC = _options(addresses.ARGUMENT_SPEC)
 # Entries are type-checked by the kind's build_entries (bulk.check_entries) at bulk speed, as in bridge_fdb.
-ENTRY_TABLE_SPEC = _options(bulk.ENTRY_TABLE_ARGUMENT_SPEC)
+ENTRY_TABLE_SPEC = _options(bulk.ENTRY_TABLE_ARGUMENT_SPEC, drop=("netns", "state", "read_back"))
 ROUTES_SPEC = _options(routes.ARGUMENT_SPEC)
 
 

@@ -122,6 +122,14 @@ options:
       - With O(purge=true), also remove entries the kernel learned from traffic (C(dynamic), C(stale)).
     type: bool
     default: false
+  read_back:
+    description:
+      - Return the device's FDB table after the task as RV(fdb).
+      - Set to V(false) for large tables. Returning 10,000 entries costs Ansible about a second (the result is
+        sanitised, serialised and parsed again on the controller), several times what applying them costs;
+        M(overlaynet.vxlan.overlay_facts) reads the table when it is needed.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - overlaynet.vxlan.netns
   - overlaynet.vxlan.netns.attributes
@@ -190,7 +198,7 @@ fdb:
   description:
     - The device's FDB entries as the kernel lists them after the task (in check mode, as they are now),
       learned and kernel-made ones included. Keys that do not apply are left out.
-  returned: success
+  returned: success, unless O(read_back=false)
   type: list
   elements: dict
   sample:

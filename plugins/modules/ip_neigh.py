@@ -86,6 +86,14 @@ options:
         (reachable, stale, delay, probe, failed, incomplete).
     type: bool
     default: false
+  read_back:
+    description:
+      - Return the device's neighbour table after the task as RV(neigh).
+      - Set to V(false) for large tables. Returning 10,000 entries costs Ansible about a second (the result is
+        sanitised, serialised and parsed again on the controller), several times what applying them costs;
+        M(overlaynet.vxlan.overlay_facts) reads the table when it is needed.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - overlaynet.vxlan.netns
   - overlaynet.vxlan.netns.attributes
@@ -141,7 +149,7 @@ neigh:
   description:
     - The device's neighbour entries as the kernel lists them after the task (in check mode, as they
       are now), learned, proxy and kernel-made ones included.
-  returned: success
+  returned: success, unless O(read_back=false)
   type: list
   elements: dict
   sample:

@@ -296,3 +296,16 @@ def test_state_of_all_destinations_of_a_mac_changes_together(make_netns, state):
     params = {"netns": ns, "device": "vxlan0", "entries": [{"mac": ZERO, "dst": p, "state": state} for p in PEERS[:2]]}
     four_runs(params, ns, lambda: None)
     assert {e["state"] for e in fdb(ns, "vxlan0")} == {state}
+
+
+def test_read_back_false_applies_the_entries_and_returns_no_table(make_netns):
+    ours = quiet(make_netns("r"))
+    vxlan(ours, "vxlan0", "id", "42", "dstport", "4789", "nolearning")
+    params = {"netns": ours, "device": "vxlan0", "entries": [{"mac": ZERO, "dst": p} for p in PEERS],
+              "read_back": False}
+    real = run_module("bridge_fdb", params)
+    assert real["changed"] and "fdb" not in real
+    assert sorted(e["dst"] for e in fdb(ours, "vxlan0") if e["mac"] == ZERO) == PEERS
+    again = run_module("bridge_fdb", params)
+    assert not again["changed"] and "fdb" not in again
+    assert len(run_module("bridge_fdb", dict(params, read_back=True))["fdb"]) == len(fdb(ours, "vxlan0"))

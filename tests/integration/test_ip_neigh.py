@@ -288,3 +288,14 @@ def test_runs_with_debian_python_and_pyroute2_0_7(netns):
             capture_output=True, text=True, cwd=ROOT, env=ansible_env(), check=False)
         assert proc.stdout.startswith("localhost | %s" % expect), proc.stdout + proc.stderr
     assert static(netns, "vxlan1") == [("10.0.0.3", MAC_A, "PERMANENT", False)]
+
+
+def test_read_back_false_applies_the_entries_and_returns_no_table(netns):
+    device(netns)
+    params = {"netns": netns, "device": "vxlan1", "read_back": False,
+              "entries": [{"address": "10.244.1.0", "lladdr": MAC_A, "state": "permanent"}]}
+    real = run_module("ip_neigh", params)
+    assert real["changed"] and "neigh" not in real
+    assert ("10.244.1.0", MAC_A, "PERMANENT", False) in static(netns, "vxlan1")
+    again = run_module("ip_neigh", params)
+    assert not again["changed"] and "neigh" not in again
