@@ -45,6 +45,7 @@ PARTS = ("bridges", "vxlan", "addresses", "neigh", "fdb", "routes")
 # ---------------------------------------------------------------------------------------------
 # Argument spec: the single modules' option names, so a task moves between them unchanged.
 
+
 def _options(spec, keep=None, drop=("netns", "state")):
     """A module's options for one part: those named in `keep`, or all but `drop` (set for the whole call)."""
     return {name: dict(option) for name, option in spec.items()

@@ -44,7 +44,7 @@ def test_point_to_point_beyond_two_hosts_is_flannels_pattern():
     assert h1["overlay"]["routes"] == [{"dev": "vxlan11", "purge": True, "routes": [
         {"dst": subnets[h], "via": subnets[h].split("/")[0], "onlink": True} for h, _vtep in peers]}]
     assert h1["overlay"]["neigh"] == [{"device": "vxlan11", "purge": True, "entries": [
-        {"address": subnets[h].split("/")[0], "lladdr": vtep_mac("%s/11" % h), "state": "permanent"} for h, _ in peers]}]
+        {"address": subnets[h].split("/")[0], "lladdr": vtep_mac("%s/11" % h), "state": "permanent"} for h, _vtep in peers]}]
     assert h1["overlay"]["fdb"] == [{"device": "vxlan11", "purge": True, "entries": [
         {"mac": vtep_mac("%s/11" % h), "dst": vtep} for h, vtep in peers]}]
     network = subnets["h1"].split("/")[0]
