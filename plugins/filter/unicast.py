@@ -147,7 +147,7 @@ def _overlap_errors(members, s):
             for host, vtep in sorted(members.items()) if vtep and ipaddress.IPv4Address(vtep) in network]
 
 
-def unicast_plan(records, first):
+def unicast_plan(records, first, state="present"):
     """Every play host's unicast overlay, from what each host of the overlay published about itself.
 
     `records` maps a host name to its published variables (overlay_vtep_address, facts_vtep,
@@ -155,10 +155,14 @@ def unicast_plan(records, first):
     (the role's variables as that host sees them). `first` is the host whose settings are the overlay's.
     Returns {host: {"facts": unicast_facts, "overlay": the overlay module's parts, "remote": seed 002's
     remote or ""}} for the hosts of the play; raises with every problem found, before anything changes.
+    With `state` absent only the facts are returned, as far as the input allows, and nothing is checked:
+    removing an overlay must not depend on its variables being right.
     """
     if first not in records or not records[first].get("settings"):
         raise AnsibleFilterError("unicast_plan: %s published no settings" % first)
     s = records[first]["settings"]
+    if state == "absent":
+        return _absent_facts(records, s)
     errors = _membership_errors(records, first) + _setting_errors(s)
     members = sorted(set(s["members"]))
     for host in members:
@@ -186,6 +190,34 @@ def unicast_plan(records, first):
             info[host]["subnet"] = ipaddress.IPv4Network(subnet)
     return {host: _host_plan(host, info, members, s) for host, record in records.items()
             if record.get("settings") and host in members}
+
+
+def _absent_facts(records, s):
+    """unicast_facts for the removal (playbooks name the endpoints to remove from them): settings as given,
+    the point-to-point subnets if they can be worked out."""
+    members, p2p = sorted(set(s["members"])), s["mode"] == "point_to_point"
+    subnets = {}
+    if p2p:
+        try:
+            subnets = overlay_subnets({h: {"subnet": records.get(h, {}).get("unicast_subnet")} for h in members},
+                                      s["network"], int(s["subnet_length"]))
+        except (AnsibleFilterError, ValueError):
+            subnets = {}
+    result = {}
+    for host, record in records.items():
+        if not record.get("settings") or host not in members:
+            continue
+        subnet = subnets.get(host)
+        gateway = s["gateway"] if not p2p else (
+            "%s/%s" % (ipaddress.IPv4Network(subnet).network_address + 1, s["subnet_length"]) if subnet else None)
+        vni, dstport = _int(s["vni"]), _int(s["dstport"])
+        result[host] = {"facts": {
+            "mode": s["mode"], "device": s["device"], "bridge": s["bridge"],
+            "vni": s["vni"] if vni is None else vni, "dstport": s["dstport"] if dstport is None else dstport,
+            "vtep": str(record.get("overlay_vtep_address") or record.get("facts_vtep") or ""),
+            "vtep_mac": None, "subnet": subnet, "gateway": gateway.split("/", 1)[0] if gateway else None,
+            "gateway_cidr": gateway, "peers": [h for h in members if h != host]}}
+    return result
 
 
 def _host_plan(host, info, members, s):

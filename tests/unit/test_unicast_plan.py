@@ -148,3 +148,13 @@ def test_play_hosts_with_other_settings_or_outside_the_group_are_refused():
     outside["h9"] = dict(outside["h1"], settings=dict(outside["h1"]["settings"]))
     with pytest.raises(AnsibleFilterError, match="h9: this host is not in unicast_peers_group"):
         unicast_plan(outside, "h1")
+
+
+def test_absent_gives_the_facts_without_checking_anything():
+    broken = records(3, host_vars={"h3": {"overlay_vtep_address": None}}, vni="x")
+    facts = unicast_plan(broken, "h1", "absent")["h1"]["facts"]
+    subnets = overlay_subnets({h: {} for h in ("h1", "h2", "h3")}, "10.244.0.0/16", 24)
+    assert (facts["bridge"], facts["vni"], facts["subnet"]) == ("br0", "x", subnets["h1"])
+    assert facts["gateway_cidr"] == subnets["h1"].rsplit(".", 2)[0] + "." + subnets["h1"].split(".")[2] + ".1/24"
+    head_end = unicast_plan(records(2, mode="head_end"), "h2", "absent")["h2"]["facts"]
+    assert (head_end["gateway"], head_end["subnet"], head_end["peers"]) == ("10.233.0.1", None, ["h1"])
