@@ -17,6 +17,9 @@ description:
     connection. Each gets C(lab_underlay_address), C(lab_underlay_prefix), C(lab_underlay_interface),
     C(lab_switch_port), C(overlay_vtep_address) (the underlay address, which the overlay roles use as
     the host's VTEP address) and a per-host C(lab_state_dir) (lab hosts share the controller's file system).
+  - The hosts run the modules with the controller's Python (O(python_interpreter)), which has pyroute2, so
+    the group also gets C(prerequisites_install=false) - the overlay roles then install no package on
+    them (it would be the controller's own).
   - The file must be named C(*.lab.yml) or C(*.lab.yaml), or be C(lab.yml)/C(lab.yaml), or be a link to such a file.
 options:
   plugin:
@@ -135,6 +138,7 @@ class InventoryModule(BaseInventoryPlugin):
         self.inventory.set_variable(group, "ansible_connection", "overlaynet.vxlan.netns")
         self.inventory.set_variable(group, "ansible_python_interpreter",
                                     self.get_option("python_interpreter") or sys.executable)
+        self.inventory.set_variable(group, "prerequisites_install", False)
         self.inventory.set_variable(group, "lab_prefix", prefix)
         self.inventory.set_variable(group, "lab_switch_netns", "%s-sw" % prefix)
         self.inventory.set_variable(group, "lab_switch_bridge", "br0")
