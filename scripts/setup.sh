@@ -6,18 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 venv=$root/.venv
+# shellcheck source=scripts/lib/apt.sh
+source "$root/scripts/lib/apt.sh"
 
 # vagrant: `molecule syntax` of the Vagrant scenarios needs the executable (no VM is started here).
 apt_packages=(iproute2 iputils-ping tcpdump iptables iperf3 python3 python3-venv python3-pyroute2 git shellcheck vagrant)
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
+mapfile -t missing < <(missing_debs "${apt_packages[@]}")
 if ((${#missing[@]})); then
   echo "setup: apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 fi
 
 # ansible-core 2.20+ needs Python >= 3.12 on the controller; Debian 12's python3 is 3.11.

@@ -6,12 +6,11 @@
 # daemon start, so nothing starts outside the namespace scripts/vm/host.sh makes.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=scripts/lib/apt.sh
+source "$repo/scripts/lib/apt.sh"
 packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients dnsmasq-base qemu-system-x86 qemu-utils
   vagrant vagrant-libvirt mmdebstrap e2fsprogs iptables iproute2 openssh-client)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
+mapfile -t missing < <(missing_debs "${packages[@]}")
 if ((${#missing[@]})); then
   echo "vm install: apt-get install ${missing[*]}"
   policy=/usr/sbin/policy-rc.d
@@ -24,9 +23,7 @@ if ((${#missing[@]})); then
     chmod 755 "$policy"
     trap 'rm -f "$policy"' EXIT
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 fi
 
 # Molecule's Vagrant driver (molecule-plugins) runs community.vagrant.vagrant, a collection that is neither in
