@@ -81,6 +81,8 @@ for s in "${scenarios[@]}"; do
     bash scripts/vm/host.sh exec molecule destroy -s "vagrant-$s" || true
     failed+=("vagrant-$s")
   fi
+  # molecule destroy (the scenario's last step) must leave no VM, disk or network; host.sh stop would hide it.
+  bash scripts/vm/host.sh leftovers || failed+=("vagrant-$s-leftovers")
 done
 finish
 echo "test-vms: $((SECONDS - started)) s in all"

@@ -4,6 +4,7 @@
 # apt-proxy.py listens in that namespace and connects out from the root one, so the VMs reach Debian's archive.
 #   host.sh start        make the namespace, start virtlogd, libvirtd and the apt proxy
 #   host.sh exec CMD...  run CMD inside the namespace (vagrant and molecule must run there)
+#   host.sh leftovers    list the scenarios' VMs, networks and VM disks that still exist; fails if there are any
 #   host.sh stop         remove the scenarios' VMs, networks and volumes (by their names), stop the daemons,
 #                        delete the namespace
 set -euo pipefail
@@ -93,6 +94,22 @@ stop_pid() {
   rm -f "$file"
 }
 
+# What `molecule destroy` must have removed: the scenarios' VMs, their disks and the networks vagrant-libvirt made.
+leftovers() {
+  virsh version >/dev/null 2>&1 || { echo "host: libvirtd does not answer; run '$0 start' first" >&2; return 2; }
+  local found
+  found=$( {
+    virsh list --all --name | grep -E "$domains" | sed 's/^/VM /'
+    virsh net-list --all --name | grep -E "$networks" | sed 's/^/network /'
+    if virsh pool-info default >/dev/null 2>&1; then
+      virsh vol-list default | awk '{print $1}' | grep -E "^${project}_vm-h[0-9]+\\.img\$" | sed 's/^/disk /'
+    fi
+  } || true)
+  [[ -z $found ]] && return
+  echo "host: left behind: $(paste -sd, <<<"$found")" >&2
+  return 1
+}
+
 stop() {
   if [[ -f $run/libvirtd.pid ]] && virsh version >/dev/null 2>&1; then
     local name
@@ -122,7 +139,8 @@ stop() {
 
 case ${1:-} in
   start) start ;;
+  leftovers) leftovers ;;
   stop) stop ;;
   exec) shift; exec ip netns exec "$netns" "$@" ;;
-  *) echo "usage: $0 start|stop|exec CMD..." >&2; exit 2 ;;
+  *) echo "usage: $0 start|leftovers|stop|exec CMD..." >&2; exit 2 ;;
 esac
