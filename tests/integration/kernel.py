@@ -227,11 +227,16 @@ def lab(prefix, hosts=3, **extra_env):
 
 def capture_vxlan(netns, interface, port, action, *, count=4, timeout=10):
     """Run `action()` while tcpdump in `netns` captures UDP to `port` on `interface`; return the
-    (udp destination port, VNI) of each captured packet, read from the VXLAN header itself."""
+    (udp destination port, VNI) of each captured packet, read from the VXLAN header itself.
+
+    Only VXLAN packets that carry an IPv4 ICMP packet (the pings of `action`) are captured: the lab's
+    other overlays flood neighbour discovery and IGMP/MLD now and then, which would fill `count` and
+    name another VNI. After the UDP header (8 bytes) and the VXLAN header (8), the inner Ethernet
+    frame's type is at udp[28:2] and its IPv4 protocol at udp[39]."""
     with tempfile.TemporaryDirectory() as tmp:
         pcap = os.path.join(tmp, "capture.pcap")
         proc = subprocess.Popen(["ip", "netns", "exec", netns, "tcpdump", "-i", interface, "-nn", "-U", "-c", str(count),
-                                 "-w", pcap, "udp", "dst", "port", str(port)],
+                                 "-w", pcap, "udp dst port %d and udp[28:2] = 0x0800 and udp[39] = 1" % port],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 5
