@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded lab: set up, build the network-namespace lab, run site.yml against
-# it, and show that traffic crosses. The lab stays up afterwards for a look around; delete it with
+# it, and show that traffic crosses. The lab stays up afterwards for a look around; delete the overlays
+# (their endpoint namespaces) and then the lab with
+#   .venv/bin/ansible-playbook site.yml -e site_state=absent
 #   .venv/bin/ansible-playbook playbooks/lab.yml -e lab_state=absent
 set -euo pipefail
 cd "$(dirname "$0")/.."
